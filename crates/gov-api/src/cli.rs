@@ -1,0 +1,240 @@
+//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`. Every flag has a `GOV_*`
+//! environment variable (the database URL also reads `DATABASE_URL`).
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gov_facades::{Caller, CreatedKey, CreatedTenant, DbOptions, Gov, NewApiKey, SqliteSync};
+use gov_model::Actor;
+
+use crate::startup::{self, ServerConfig};
+use crate::telemetry::{self, LogFormat};
+
+/// Where the embedded SQLite database lives when nothing else is configured.
+pub const DEFAULT_DATABASE_URL: &str = "./gov-data/gov.db";
+
+#[derive(Debug, Parser)]
+#[command(name = "gov", version, about = "Self-hosted AI governance control plane")]
+pub struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, env = "GOV_LOG_FORMAT", value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `gov_api=debug,info`.
+    #[arg(long, global = true, env = "GOV_LOG", default_value = "info")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, create the default tenant on an empty database, and serve the API.
+    Serve(ServeArgs),
+    /// Manage the database schema.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// `postgres://...` for PostgreSQL; otherwise a SQLite file path (`sqlite://` prefix optional).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Pooled connections (reads on SQLite, everything on PostgreSQL).
+    #[arg(long, env = "GOV_POOL_SIZE", default_value_t = 16)]
+    pub pool_size: u32,
+    /// SQLite durability: `full` syncs every commit, `normal` only at checkpoints.
+    #[arg(long, env = "GOV_SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
+    pub sqlite_synchronous: SyncArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SyncArg {
+    Full,
+    Normal,
+}
+
+impl DbArgs {
+    fn connect(&self) -> anyhow::Result<Gov> {
+        let options = DbOptions {
+            pool_size: self.pool_size,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_sync: match self.sqlite_synchronous {
+                SyncArg::Full => SqliteSync::Full,
+                SyncArg::Normal => SqliteSync::Normal,
+            },
+        };
+        Gov::connect(&self.database_url, &options).context("connecting to the database")
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "GOV_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "GOV_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "GOV_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the most recent migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Create a tenant and print its first admin API key (once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyAction {
+    /// Create an API key for a tenant and print it (once).
+    Create {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Comma-separated: read, write, admin, ingest.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Optional expiry, RFC 3339.
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+}
+
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format, &cli.log);
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate { db, action } => migrate(&db.connect()?, action),
+        Command::Tenant { db, action } => tenant(&db.connect()?, action),
+        Command::Key { db, action } => key(&db.connect()?, action),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let gov = args.db.connect()?;
+    let applied = gov.migrate_up().context("applying migrations")?;
+    tracing::info!(backend = ?gov.backend(), applied = applied.len(), "database ready");
+    if let Some(created) = gov.bootstrap().context("creating the default tenant")? {
+        print_tenant(&created);
+    }
+    let config =
+        ServerConfig { listen: args.listen, max_body_bytes: args.max_body_bytes, workers: args.workers };
+    actix_web::rt::System::new().block_on(async move {
+        let server = startup::start(gov, &config)?;
+        tracing::info!(addr = %server.addr, "gov listening");
+        server.server.await.context("server failed")
+    })
+}
+
+fn migrate(gov: &Gov, action: MigrateAction) -> anyhow::Result<()> {
+    match action {
+        MigrateAction::Up => {
+            let applied = gov.migrate_up()?;
+            if applied.is_empty() {
+                println!("nothing to apply: the schema is up to date");
+            }
+            for v in applied {
+                println!("applied {v}");
+            }
+        }
+        MigrateAction::Down => println!("reverted {}", gov.migrate_down()?),
+        MigrateAction::Status => {
+            for m in gov.migrate_status()? {
+                println!("{} {}", if m.applied { "[applied]" } else { "[pending]" }, m.version);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tenant(gov: &Gov, action: TenantAction) -> anyhow::Result<()> {
+    gov.migrate_up()?;
+    match action {
+        TenantAction::Create { name } => print_tenant(&gov.create_tenant(&Actor::cli(), &name)?),
+        TenantAction::List => {
+            for t in gov.list_tenants()? {
+                println!("{}  {}", t.id, t.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn key(gov: &Gov, action: KeyAction) -> anyhow::Result<()> {
+    gov.migrate_up()?;
+    let KeyAction::Create { tenant, scopes, name, expires_at } = action;
+    let tenant = gov.find_tenant(&tenant)?;
+    let expires_at = match expires_at {
+        Some(text) => Some(
+            time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| format!("--expires-at {text:?} is not RFC 3339"))?,
+        ),
+        None => None,
+    };
+    if scopes.is_empty() {
+        bail!("--scopes needs at least one of read, write, admin, ingest");
+    }
+    let caller = Caller { tenant_id: tenant.id, actor: Actor::cli() };
+    let created = gov.create_api_key(&caller, NewApiKey { name, scopes, expires_at })?;
+    print_key(&tenant.name, &created);
+    Ok(())
+}
+
+fn print_tenant(created: &CreatedTenant) {
+    println!("Created tenant {:?} ({}).", created.tenant.name, created.tenant.id);
+    print_key(&created.tenant.name, &created.admin_key);
+}
+
+fn print_key(tenant: &str, created: &CreatedKey) {
+    println!();
+    println!("  API key ({}) for tenant {tenant:?}, shown once:", created.key.scopes);
+    println!();
+    println!("    {}", created.secret);
+    println!();
+    println!("  Use it as `Authorization: Bearer <key>`. Make more with:");
+    println!("    gov key create --tenant {tenant:?} --scopes read,write");
+    println!("  or POST /api/v1/connectivity/api-keys/ with an admin key.");
+    println!();
+}

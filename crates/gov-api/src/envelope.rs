@@ -1,0 +1,75 @@
+//! The response shapes of seed 000 §8: O2 lists and O3 details.
+
+use std::collections::BTreeMap;
+
+use gov_model::{Page, SortDirection};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// O2: one page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListResponse<T: ToSchema> {
+    pub items: Vec<T>,
+    pub pagination: Pagination,
+    /// The filters this page was selected with, by query parameter name.
+    pub filters_applied: BTreeMap<String, String>,
+    pub sort: SortInfo,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pagination {
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SortInfo {
+    pub field: String,
+    /// `asc` or `desc`.
+    pub direction: String,
+}
+
+impl<T: ToSchema> ListResponse<T> {
+    pub fn new<M>(
+        page: Page<M>,
+        to_wire: impl FnMut(M) -> T,
+        filters_applied: BTreeMap<String, String>,
+        sort_field: &str,
+        direction: SortDirection,
+    ) -> Self {
+        let pagination =
+            Pagination { total: page.total, page: page.request.page(), page_size: page.request.page_size() };
+        ListResponse {
+            items: page.items.into_iter().map(to_wire).collect(),
+            pagination,
+            filters_applied,
+            sort: SortInfo { field: sort_field.to_owned(), direction: direction.as_str().to_owned() },
+        }
+    }
+}
+
+/// O3: one entity and what can be done with it next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Detail<T: ToSchema> {
+    pub entity: T,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Action {
+    pub action: &'static str,
+    pub label: &'static str,
+    pub enabled: bool,
+}
+
+impl Action {
+    pub fn new(action: &'static str, label: &'static str, enabled: bool) -> Self {
+        Action { action, label, enabled }
+    }
+}
+
+/// Collects the filters that were given into `filters_applied`.
+pub fn filters<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> BTreeMap<String, String> {
+    pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))).collect()
+}

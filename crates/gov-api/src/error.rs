@@ -1,0 +1,109 @@
+//! The one place errors become HTTP responses: `{"error": {"code", "message", "details"}}`.
+//! Internal causes are logged with the request id (by the `observe` middleware), never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use gov_facades::Error as FacadeError;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Facade(#[from] FacadeError),
+    /// The body is not syntactically valid JSON (or form data).
+    #[error("malformed request body: {0}")]
+    Malformed(String),
+    /// Well-formed, but a field is missing, unknown or of the wrong type.
+    #[error("{message}")]
+    Validation { message: String, details: Value },
+    #[error("request body exceeds the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("unsupported content type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("not found")]
+    RouteNotFound,
+    #[error("method not allowed for this path")]
+    MethodNotAllowed,
+}
+
+impl ApiError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation { message: message.into(), details: json!({ "field": field }) }
+    }
+
+    /// Machine-readable code and HTTP status of this error.
+    fn class(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Facade(e) => match e {
+                FacadeError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+                FacadeError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                FacadeError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                FacadeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                FacadeError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                FacadeError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                FacadeError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ApiError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed_request"),
+            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        }
+    }
+
+    fn message_and_details(&self) -> (String, Value) {
+        match self {
+            ApiError::Facade(FacadeError::Invalid { field, message }) => {
+                (format!("invalid {field}: {message}"), json!({ "field": field }))
+            }
+            ApiError::Facade(FacadeError::Internal(_)) => ("internal error".to_owned(), Value::Null),
+            ApiError::Facade(FacadeError::Unauthorized(failure)) => (failure.to_string(), Value::Null),
+            ApiError::Facade(FacadeError::Forbidden(message) | FacadeError::Conflict(message)) => {
+                (message.clone(), Value::Null)
+            }
+            ApiError::Facade(FacadeError::Unavailable(_)) => {
+                ("the database is unavailable; nothing was changed, retry later".to_owned(), Value::Null)
+            }
+            ApiError::Validation { message, details } => (message.clone(), details.clone()),
+            ApiError::TooLarge { limit } => (self.to_string(), json!({ "limit_bytes": limit })),
+            other => (other.to_string(), Value::Null),
+        }
+    }
+}
+
+/// The JSON error envelope.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `validation_failed`.
+    pub code: &'static str,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.class().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.class();
+        let (message, details) = self.message_and_details();
+        let mut res = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            res.insert_header(("www-authenticate", "Bearer"));
+        }
+        res.json(ErrorBody { error: ErrorDetail { code, message, details } })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,89 @@
+//! Request extractors and their error mapping: bodies, paths and query strings all fail as
+//! JSON errors with the right status (400 malformed, 413 too large, 415, 422 invalid, 404 bad id).
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpMessage, HttpRequest, web};
+use gov_model::{PageRequest, SortDirection};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+
+/// JSON bodies: size-capped, content type `application/json` when one is given.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(false)
+        .error_handler(move |err, _req| json_error(err, limit).into())
+}
+
+fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
+    match err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::TooLarge { limit }
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/json".to_owned())
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::Validation {
+            message: e.to_string(),
+            details: serde_json::json!({ "line": e.line(), "column": e.column() }),
+        },
+        JsonPayloadError::Deserialize(e) => ApiError::Malformed(e.to_string()),
+        other => ApiError::Malformed(other.to_string()),
+    }
+}
+
+/// A path segment that does not parse (e.g. an id that is not a UUID) names nothing: 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err: PathError, _req| ApiError::RouteNotFound.into())
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        ApiError::Validation {
+            message: format!("invalid query string: {err}"),
+            details: serde_json::Value::Null,
+        }
+        .into()
+    })
+}
+
+/// `?page=&page_size=` of every list endpoint.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Items per page, 1..=200 (default 50).
+    pub page_size: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn request(&self) -> Result<PageRequest, ApiError> {
+        let default = PageRequest::default();
+        PageRequest::new(self.page.unwrap_or(default.page()), self.page_size.unwrap_or(default.page_size()))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "page_size",
+                    format!("page must be >= 1 and page_size within 1..={}", gov_model::MAX_PAGE_SIZE),
+                )
+            })
+    }
+}
+
+/// `asc` / `desc`.
+pub fn direction(value: Option<&str>) -> Result<SortDirection, ApiError> {
+    match value {
+        None => Ok(SortDirection::default()),
+        Some("asc") => Ok(SortDirection::Asc),
+        Some("desc") => Ok(SortDirection::Desc),
+        Some(other) => Err(ApiError::validation("direction", format!("{other:?} is not asc or desc"))),
+    }
+}
+
+/// The request id the `observe` middleware assigned.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}

@@ -1,0 +1,20 @@
+//! The gov HTTP API (actix-web) and the `gov` command line. The only crate that knows HTTP and
+//! JSON wire types: handlers parse requests into use-case inputs, call `gov_facades`, and shape
+//! the answers into the seed's envelopes.
+
+mod auth;
+mod blocking;
+mod envelope;
+mod error;
+mod extract;
+mod metrics;
+mod observe;
+mod routes;
+mod state;
+mod telemetry;
+
+pub mod cli;
+pub mod startup;
+
+pub use startup::{Server, ServerConfig, openapi, start};
+pub use telemetry::{LogFormat, init as init_logging};

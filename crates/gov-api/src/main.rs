@@ -1,0 +1,5 @@
+//! The `gov` binary.
+
+fn main() -> anyhow::Result<()> {
+    gov_api::cli::main()
+}

@@ -1,0 +1,62 @@
+//! Builds the actix application and binds the server.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use gov_facades::Gov;
+use utoipa_actix_web::AppExt;
+
+use crate::extract::{json_config, path_config, query_config};
+use crate::metrics::Metrics;
+use crate::observe::observe;
+use crate::routes;
+use crate::state::AppState;
+
+/// Settings of the HTTP server itself.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+/// A bound, not yet awaited server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub server: actix_web::dev::Server,
+}
+
+/// The OpenAPI document of every registered endpoint.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut api) = routes::register(App::new().into_utoipa_app()).split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    api
+}
+
+pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
+    let listener =
+        TcpListener::bind(&config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let openapi_json = openapi().to_json().context("rendering the OpenAPI document")?;
+    let state = web::Data::new(AppState { gov, metrics: Metrics::new()?, openapi_json });
+    let limit = config.max_body_bytes;
+    let mut server = HttpServer::new(move || {
+        let (app, _) = routes::register(App::new().into_utoipa_app()).split_for_parts();
+        app.app_data(state.clone())
+            .app_data(json_config(limit))
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(path_config())
+            .app_data(query_config())
+            .default_service(routes::not_found_config())
+            .wrap(from_fn(observe))
+    })
+    .listen(listener)?;
+    if let Some(workers) = config.workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(Server { addr, server: server.run() })
+}

@@ -1,0 +1,61 @@
+//! The facades' error type: the outcome classes the API turns into status codes.
+
+use gov_store::StoreError;
+
+use crate::AuthFailure;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller could not be authenticated.
+    #[error("unauthorized: {0}")]
+    Unauthorized(AuthFailure),
+    /// Authenticated, but the key lacks the scope this needs.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// No such object for this tenant (another tenant's objects are not found either).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is well-formed but contradicts the current state (duplicate, illegal transition).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A field's value is not acceptable.
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The database cannot be reached right now; the request changed nothing.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A defect or a broken invariant; details are logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Error::NotFound("resource"),
+            StoreError::Conflict(msg) => Error::Conflict(msg),
+            StoreError::Unavailable(msg) => Error::Unavailable(msg),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Names the missing object in a store "not found".
+pub(crate) trait OrNotFound<T> {
+    fn or_not_found(self, what: &'static str) -> Result<T, Error>;
+}
+
+impl<T> OrNotFound<T> for Result<T, StoreError> {
+    fn or_not_found(self, what: &'static str) -> Result<T, Error> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => Error::NotFound(what),
+            other => other.into(),
+        })
+    }
+}

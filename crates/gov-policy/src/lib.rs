@@ -1,0 +1,1 @@
+//! Policy engine of gov: rule validation, scope resolution, arbitration. Pure, no I/O.

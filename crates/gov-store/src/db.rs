@@ -1,0 +1,291 @@
+//! Connection pools for both backends and the [`Conn`] every query runs on.
+//!
+//! Queries are written once and compiled for each backend by the crate-private `dispatch!`
+//! macro, so each backend gets diesel's full native support (RETURNING, ON CONFLICT, row locks)
+//! rather than a lowest common denominator. See ARCHITECTURE.md.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+
+use crate::StoreError;
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` URLs select PostgreSQL; anything else is a SQLite path.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// SQLite's `synchronous` pragma: `Full` syncs the WAL on every commit (nothing acknowledged is
+/// lost on power failure); `Normal` only at checkpoints (survives process crashes, not power loss).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    #[default]
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Connections kept for reads (SQLite) or for everything (PostgreSQL).
+    pub pool_size: u32,
+    /// How long a request waits for a free connection before the database counts as unavailable.
+    pub acquire_timeout: Duration,
+    pub sqlite_sync: SqliteSync,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self { pool_size: 16, acquire_timeout: Duration::from_secs(5), sqlite_sync: SqliteSync::Full }
+    }
+}
+
+/// Sets the pragmas a concurrent server needs on every pooled SQLite connection.
+#[derive(Debug)]
+struct SqlitePragmas {
+    sync: SqliteSync,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        let sync = match self.sync {
+            SqliteSync::Full => "FULL",
+            SqliteSync::Normal => "NORMAL",
+        };
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = {sync}; PRAGMA temp_store = MEMORY;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+#[derive(Clone)]
+enum Pools {
+    /// SQLite allows one writer at a time: writes queue on a one-connection pool instead of
+    /// spinning on `SQLITE_BUSY`, reads run concurrently under WAL.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A handle on the database: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    pools: Pools,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend()).finish()
+    }
+}
+
+/// A connection inside a [`Db::read`] or [`Db::write`] call. Opaque outside this crate: only
+/// the store's functions can run SQL on it.
+pub struct Conn<'a>(pub(crate) Inner<'a>);
+
+pub(crate) enum Inner<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Pg(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self.0 {
+            Inner::Sqlite(_) => Backend::Sqlite,
+            Inner::Pg(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to the concrete diesel connection of `$conn` (a `&mut Conn`),
+/// compiling the body once per backend.
+macro_rules! dispatch {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match &mut $conn.0 {
+            $crate::db::Inner::Sqlite($c) => {
+                let $c: &mut ::diesel::sqlite::SqliteConnection = &mut **$c;
+                $body
+            }
+            $crate::db::Inner::Pg($c) => {
+                let $c: &mut ::diesel::pg::PgConnection = &mut **$c;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Error of a closure run inside a transaction: the database's or the caller's own.
+enum TxError<E> {
+    Db(diesel::result::Error),
+    App(E),
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(err: diesel::result::Error) -> Self {
+        TxError::Db(err)
+    }
+}
+
+impl<E: From<StoreError>> TxError<E> {
+    fn into_app(self) -> E {
+        match self {
+            TxError::Db(err) => E::from(StoreError::from(err)),
+            TxError::App(err) => err,
+        }
+    }
+}
+
+impl Db {
+    /// Opens pools for `url` (a `postgres://` URL or a SQLite path, optionally `sqlite://`-prefixed).
+    /// For SQLite, the file and its folder are created if missing.
+    pub fn connect(url: &str, options: &DbOptions) -> Result<Db, StoreError> {
+        let pools = match Backend::of_url(url) {
+            Backend::Postgres => {
+                let manager = ConnectionManager::<PgConnection>::new(url);
+                let pool = Pool::builder()
+                    .max_size(options.pool_size.max(1))
+                    .min_idle(Some(1))
+                    .connection_timeout(options.acquire_timeout)
+                    .test_on_check_out(false)
+                    .build(manager)
+                    .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+                Pools::Postgres(pool)
+            }
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                if path != ":memory:" && !path.starts_with("file:") {
+                    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                        })?;
+                    }
+                }
+                let build = |size: u32| {
+                    Pool::builder()
+                        .max_size(size)
+                        .connection_timeout(options.acquire_timeout)
+                        .connection_customizer(Box::new(SqlitePragmas { sync: options.sqlite_sync }))
+                        .build(ConnectionManager::<SqliteConnection>::new(path))
+                        .map_err(|e| {
+                            StoreError::Unavailable(format!("cannot open SQLite database {path}: {e}"))
+                        })
+                };
+                // The writer first: it switches the file to WAL before readers open it.
+                let write = build(1)?;
+                let read = build(options.pool_size.max(1))?;
+                Pools::Sqlite { read, write }
+            }
+        };
+        Ok(Db { pools })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs read-only work on a pooled connection.
+    pub fn read<T, E>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        match &self.pools {
+            Pools::Sqlite { read, .. } => {
+                let mut c = read.get().map_err(StoreError::from)?;
+                f(&mut Conn(Inner::Sqlite(&mut c)))
+            }
+            Pools::Postgres(pool) => {
+                let mut c = pool.get().map_err(StoreError::from)?;
+                f(&mut Conn(Inner::Pg(&mut c)))
+            }
+        }
+    }
+
+    /// Runs `f` in one transaction: all of its writes commit together or none do. On SQLite the
+    /// transaction is `IMMEDIATE`, so it holds the write lock from its first statement.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => {
+                let mut c = write.get().map_err(StoreError::from)?;
+                c.immediate_transaction::<T, TxError<E>, _>(|c| {
+                    f(&mut Conn(Inner::Sqlite(c))).map_err(TxError::App)
+                })
+                .map_err(TxError::into_app)
+            }
+            Pools::Postgres(pool) => {
+                let mut c = pool.get().map_err(StoreError::from)?;
+                c.transaction::<T, TxError<E>, _>(|c| f(&mut Conn(Inner::Pg(c))).map_err(TxError::App))
+                    .map_err(TxError::into_app)
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| {
+            dispatch!(conn, |c| diesel::sql_query("SELECT 1").execute(c))?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on the connection that writes, outside any transaction (migrations).
+    pub(crate) fn with_writer<T>(
+        &self,
+        sqlite: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
+        pg: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { write, .. } => sqlite(&mut *write.get()?),
+            Pools::Postgres(pool) => pg(&mut *pool.get()?),
+        }
+    }
+}
+
+/// The file name inside a SQLite URL.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(Backend::of_url("postgres://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://u@h/db"), Backend::Postgres);
+        assert_eq!(Backend::of_url("./gov-data/gov.db"), Backend::Sqlite);
+        assert_eq!(sqlite_path("sqlite://./x.db"), "./x.db");
+        assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
+    }
+}

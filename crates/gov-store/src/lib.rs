@@ -1,0 +1,20 @@
+//! Persistence of gov on SQLite (embedded default) and PostgreSQL (production, scale-out).
+//!
+//! Every query is written once with diesel and compiled for both backends (see [`Conn`]). Every
+//! function that touches tenant data takes the [`gov_model::TenantId`] and filters by it; rows are
+//! converted into `gov_model` types before they leave this crate.
+
+mod convert;
+mod db;
+mod error;
+mod models;
+mod schema;
+
+pub mod api_keys;
+pub mod audit;
+pub mod migrate;
+pub mod tenants;
+pub mod users;
+
+pub use db::{Backend, Conn, Db, DbOptions, SqliteSync};
+pub use error::StoreError;
