@@ -35,7 +35,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
     step("layers", || layers::run(root))?;
     step("cargo test --workspace (SQLite)", || {
-        let mut cmd = cargo(root, &["test", "--workspace"]);
+        let mut cmd = cargo(root, &["test", "--workspace", "--lib", "--bins", "--tests"]);
         cmd.env_remove("TEST_DATABASE_URL");
         status(cmd)
     })?;

@@ -8,12 +8,9 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 
-/// JSON bodies: size-capped, content type `application/json` when one is given.
+/// JSON bodies: size-capped, sent as `application/json` (or a `+json` type); anything else is 415.
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .content_type_required(false)
-        .error_handler(move |err, _req| json_error(err, limit).into())
+    web::JsonConfig::default().limit(limit).error_handler(move |err, _req| json_error(err, limit).into())
 }
 
 fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {

@@ -126,7 +126,7 @@ impl Gov {
     }
 
     pub fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        Ok(self.db.read(|c| tenants::list_all(c))?)
+        Ok(self.db.read(tenants::list_all)?)
     }
 
     pub fn get_tenant(&self, tenant: TenantId) -> Result<Tenant> {

@@ -178,12 +178,11 @@ impl Db {
             }
             Backend::Sqlite => {
                 let path = sqlite_path(url);
-                if path != ":memory:" && !path.starts_with("file:") {
-                    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-                        })?;
-                    }
+                let folder = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
+                if let Some(dir) = folder.filter(|_| path != ":memory:" && !path.starts_with("file:")) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                    })?;
                 }
                 let build = |size: u32| {
                     Pool::builder()

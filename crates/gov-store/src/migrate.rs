@@ -9,7 +9,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Serialises migration runs of several replicas starting at once on one PostgreSQL.
-const PG_MIGRATION_LOCK: i64 = 0x676f_765f_6d69_67; // "gov_mig"
+const PG_MIGRATION_LOCK: i64 = 0x0067_6f76_5f6d_6967; // "gov_mig"
 
 /// One migration and whether it has been applied.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,148 @@
+//! `TestApp`: a real server on port 0 against a fresh database, and a client for it.
+
+mod database;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use gov_facades::{Caller, Clock, CreatedTenant, Gov};
+use gov_model::{Actor, Timestamp};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+pub use database::TestDb;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Direct access to the same database, for arranging what the API cannot (e.g. the clock).
+    pub gov: Gov,
+    /// The first tenant and its admin key.
+    pub tenant: CreatedTenant,
+    pub admin_key: String,
+    server: Option<(actix_web::dev::ServerHandle, JoinHandle<()>)>,
+    // Dropped last: the database outlives the server that uses it.
+    db: TestDb,
+}
+
+/// A clock fixed at one instant.
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            gov_api::init_logging(gov_api::LogFormat::Human, "info");
+        }
+        let db = TestDb::create();
+        let gov = db.gov();
+        let tenant = gov.create_tenant(&Actor::cli(), "tenant-a").expect("create tenant");
+        let admin_key = tenant.admin_key.secret.clone();
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server_gov = db.gov();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let config = gov_api::ServerConfig {
+                    listen: "127.0.0.1:0".to_owned(),
+                    max_body_bytes: 64 * 1024,
+                    workers: Some(2),
+                };
+                let server = gov_api::start(server_gov, &config).expect("start server");
+                tx.send((server.addr, server.server.handle())).expect("report address");
+                let _ = server.server.await;
+            });
+        });
+        let (addr, handle) = rx.recv().expect("server started");
+        TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            gov,
+            tenant,
+            admin_key,
+            server: Some((handle, thread)),
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with `key` as bearer token.
+    pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, &self.admin_key).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, &self.admin_key).json(body).send().await.expect("POST")
+    }
+
+    /// Creates another tenant with its own admin key.
+    pub fn create_tenant(&self, name: &str) -> CreatedTenant {
+        self.gov.create_tenant(&Actor::cli(), name).expect("create tenant")
+    }
+
+    /// Creates a key for the first tenant with the given scopes; returns its secret.
+    pub fn key_with_scopes(&self, scopes: &[&str]) -> String {
+        let input = gov_facades::NewApiKey {
+            name: format!("test {scopes:?}"),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
+        };
+        self.gov.create_api_key(&self.caller(), input).expect("create key").secret
+    }
+
+    pub fn caller(&self) -> Caller {
+        Caller { tenant_id: self.tenant.tenant.id, actor: Actor::cli() }
+    }
+
+    /// The same database seen through another clock.
+    pub fn gov_at(&self, now: Timestamp) -> Gov {
+        self.db.gov().with_clock(Arc::new(FixedClock(now)))
+    }
+
+    pub fn db_url(&self) -> &str {
+        self.db.url()
+    }
+
+    /// Number of audit rows of the first tenant.
+    pub fn audit_count(&self) -> i64 {
+        let page = gov_model::PageRequest::new(1, 1).unwrap();
+        self.gov.list_audit_logs(self.tenant.tenant.id, &Default::default(), page).unwrap().total
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((handle, thread)) = self.server.take() {
+            drop(handle.stop(false));
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads a JSON body, asserting the status first (with the body in the message when it differs).
+pub async fn json(res: Response, expected: StatusCode) -> Value {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    assert_eq!(status, expected, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the JSON error envelope and its code.
+pub async fn error(res: Response, expected: StatusCode, code: &str) -> Value {
+    let body = json(res, expected).await;
+    assert_eq!(body["error"]["code"], code, "error code; body: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "error message; body: {body}");
+    body
+}

@@ -1,1 +1,0 @@
-//! Shared helpers live in `it/`; this library is intentionally empty.
