@@ -2,7 +2,9 @@
 //! (`cargo xtask layers`) and the CI pipeline (`cargo xtask ci`).
 
 mod ci;
+mod http;
 mod layers;
+mod load;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,6 +21,10 @@ commands:
   ci [--no-lint]  fmt --check, clippy -D warnings, layers, cargo test (SQLite), then
                   cargo test -p gov-tests on PostgreSQL if TEST_DATABASE_URL is set
                   (required when CI=true); --no-lint skips fmt and clippy
+  load [--scenario steps] [--clients N] [--requests N] [--database-url URL]
+       [--sqlite-synchronous full|normal]
+                  build a release gov, start it on a fresh database and drive a hot
+                  path with N concurrent clients; prints throughput and latency
   help            print this message";
 
 fn main() -> ExitCode {
@@ -49,6 +55,22 @@ fn run(args: &[&str]) -> Result<()> {
                 }
             }
             ci::run(&workspace_root()?, &options)
+        }
+        ["load", flags @ ..] => {
+            let mut options = load::Options::default();
+            let mut it = flags.iter();
+            while let Some(flag) = it.next() {
+                let mut value = || it.next().copied().with_context(|| format!("{flag} needs a value"));
+                match *flag {
+                    "--scenario" => options.scenario = value()?.to_owned(),
+                    "--clients" => options.clients = value()?.parse().context("--clients")?,
+                    "--requests" => options.requests = value()?.parse().context("--requests")?,
+                    "--database-url" => options.database_url = Some(value()?.to_owned()),
+                    "--sqlite-synchronous" => options.sqlite_synchronous = value()?.to_owned(),
+                    other => bail!("unknown flag for `load`: {other}\n\n{USAGE}"),
+                }
+            }
+            load::run(&workspace_root()?, &options)
         }
         _ => bail!("unknown command: {}\n\n{USAGE}", args.join(" ")),
     }

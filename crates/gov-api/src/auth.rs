@@ -29,7 +29,7 @@ macro_rules! scope_marker {
         }
     )*};
 }
-scope_marker!(Read => Scope::Read, Admin => Scope::Admin);
+scope_marker!(Read => Scope::Read, Write => Scope::Write, Admin => Scope::Admin, Ingest => Scope::Ingest);
 
 /// An authenticated caller holding scope `S`.
 #[derive(Debug)]

@@ -45,6 +45,17 @@ pub enum Command {
         #[command(subcommand)]
         action: TenantAction,
     },
+    /// Reproduce the seed scenario (a token limit breached at step 3) through the HTTP API and
+    /// print the cross-reference table with the real ids.
+    Demo {
+        /// A running gov (e.g. http://127.0.0.1:8080); without it, an in-process server on a
+        /// temporary SQLite database.
+        #[arg(long, env = "GOV_URL", requires = "key")]
+        url: Option<String>,
+        /// An admin key of the tenant to use on `--url`.
+        #[arg(long, env = "GOV_KEY")]
+        key: Option<String>,
+    },
     /// Manage API keys.
     Key {
         #[command(flatten)]
@@ -149,7 +160,45 @@ pub fn main() -> anyhow::Result<()> {
         Command::Migrate { db, action } => migrate(&db.connect()?, action),
         Command::Tenant { db, action } => tenant(&db.connect()?, action),
         Command::Key { db, action } => key(&db.connect()?, action),
+        Command::Demo { url, key } => demo(url, key),
     }
+}
+
+fn demo(url: Option<String>, key: Option<String>) -> anyhow::Result<()> {
+    let report = match (url, key) {
+        (Some(url), Some(key)) => crate::demo::run(&url, &key)?,
+        _ => {
+            let dir = std::env::temp_dir().join(format!("gov-demo-{}", std::process::id()));
+            let gov = Gov::connect(&dir.join("gov.db").display().to_string(), &DbOptions::default())?;
+            gov.migrate_up()?;
+            let key = gov.bootstrap()?.context("a fresh database has no tenant")?.admin_key.secret;
+            let config =
+                ServerConfig { listen: "127.0.0.1:0".to_owned(), max_body_bytes: 262_144, workers: Some(2) };
+            let (tx, rx) = std::sync::mpsc::channel();
+            let server = std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    match startup::start(gov, &config) {
+                        Ok(server) => {
+                            let _ = tx.send(Ok((server.addr, server.server.handle())));
+                            let _ = server.server.await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                })
+            });
+            let (addr, handle) = rx.recv().context("the in-process server did not start")??;
+            let report = crate::demo::run(&format!("http://{addr}"), &key);
+            drop(handle.stop(true));
+            let _ = server.join();
+            let _ = std::fs::remove_dir_all(&dir);
+            report?
+        }
+    };
+    println!("Seed scenario (seed 000 section 6): token limit 10000, breached at step 3.\n");
+    print!("{}", crate::demo::table(&report));
+    Ok(())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -40,7 +40,10 @@ impl ApiError {
                 FacadeError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 FacadeError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 FacadeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-                FacadeError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                FacadeError::Invalid { .. } | FacadeError::InvalidSpec { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                }
+                FacadeError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
                 FacadeError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
                 FacadeError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
@@ -60,6 +63,9 @@ impl ApiError {
             ApiError::Facade(FacadeError::Invalid { field, message }) => {
                 (format!("invalid {field}: {message}"), json!({ "field": field }))
             }
+            ApiError::Facade(FacadeError::InvalidSpec { field, message, errors }) => {
+                (format!("invalid {field}: {message}"), json!({ "field": field, "errors": errors }))
+            }
             ApiError::Facade(FacadeError::Internal(_)) => ("internal error".to_owned(), Value::Null),
             ApiError::Facade(FacadeError::Unauthorized(failure)) => (failure.to_string(), Value::Null),
             ApiError::Facade(FacadeError::Forbidden(message) | FacadeError::Conflict(message)) => {
@@ -67,6 +73,9 @@ impl ApiError {
             }
             ApiError::Facade(FacadeError::Unavailable(_)) => {
                 ("the database is unavailable; nothing was changed, retry later".to_owned(), Value::Null)
+            }
+            ApiError::Facade(FacadeError::RateLimited { message, retry_after_secs }) => {
+                (message.clone(), json!({ "retry_after_secs": retry_after_secs }))
             }
             ApiError::Validation { message, details } => (message.clone(), details.clone()),
             ApiError::TooLarge { limit } => (self.to_string(), json!({ "limit_bytes": limit })),
@@ -99,8 +108,14 @@ impl ResponseError for ApiError {
         let (status, code) = self.class();
         let (message, details) = self.message_and_details();
         let mut res = HttpResponse::build(status);
-        if status == StatusCode::UNAUTHORIZED {
-            res.insert_header(("www-authenticate", "Bearer"));
+        match self {
+            ApiError::Facade(FacadeError::Unauthorized(_)) => {
+                res.insert_header(("www-authenticate", "Bearer"));
+            }
+            ApiError::Facade(FacadeError::RateLimited { retry_after_secs, .. }) => {
+                res.insert_header(("retry-after", retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         res.json(ErrorBody { error: ErrorDetail { code, message, details } })
     }

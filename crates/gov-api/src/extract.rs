@@ -30,6 +30,24 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     }
 }
 
+/// A body that may be empty: `None` when it is, otherwise JSON with the same error rules as
+/// `web::Json` (400 malformed, 422 wrong fields).
+pub fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body).map(Some).map_err(|e| {
+        if e.is_data() {
+            ApiError::Validation {
+                message: e.to_string(),
+                details: serde_json::json!({ "line": e.line(), "column": e.column() }),
+            }
+        } else {
+            ApiError::Malformed(e.to_string())
+        }
+    })
+}
+
 /// A path segment that does not parse (e.g. an id that is not a UUID) names nothing: 404.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_err: PathError, _req| ApiError::RouteNotFound.into())

@@ -12,8 +12,10 @@ mod observe;
 mod routes;
 mod state;
 mod telemetry;
+mod wire;
 
 pub mod cli;
+pub mod demo;
 pub mod startup;
 
 pub use startup::{Server, ServerConfig, openapi, start};

@@ -18,9 +18,15 @@ pub enum Error {
     /// The request is well-formed but contradicts the current state (duplicate, illegal transition).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A policy definition the engine refuses; `errors` lists every problem (with CEL positions).
+    #[error("invalid {field}: {message}")]
+    InvalidSpec { field: String, message: String, errors: Vec<serde_json::Value> },
     /// A field's value is not acceptable.
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
+    /// A rate limit refused the request; it may be retried after the given number of seconds.
+    #[error("rate limited: {message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
     /// The database cannot be reached right now; the request changed nothing.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use gov_model::{Actor, TenantId};
 use gov_store::{Backend, Db, DbOptions, StoreError, migrate};
 
+use crate::snapshot_cache::SnapshotCache;
 use crate::{Clock, CreatedKey, Result, SystemClock};
 
 /// Everything a use case needs: the database and the clock. Cheap to clone.
@@ -12,6 +13,7 @@ use crate::{Clock, CreatedKey, Result, SystemClock};
 pub struct Gov {
     pub(crate) db: Db,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) snapshots: Arc<SnapshotCache>,
 }
 
 /// Who is calling a use case and on behalf of which tenant.
@@ -31,7 +33,11 @@ pub struct CreatedTenant {
 impl Gov {
     /// Connects without touching the schema (see [`Gov::migrate_up`]).
     pub fn connect(database_url: &str, options: &DbOptions) -> Result<Gov> {
-        Ok(Gov { db: Db::connect(database_url, options)?, clock: Arc::new(SystemClock) })
+        Ok(Gov {
+            db: Db::connect(database_url, options)?,
+            clock: Arc::new(SystemClock),
+            snapshots: Arc::new(SnapshotCache::default()),
+        })
     }
 
     /// Replaces the clock (tests that need to move time).

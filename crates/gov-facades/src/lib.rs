@@ -3,20 +3,43 @@
 //! with its audit row.
 
 mod accounts;
+mod activity;
 mod api_keys;
 mod audit;
+mod chain;
 mod clock;
 mod error;
 mod gov;
+mod incidents;
+mod library;
+mod policies;
+mod runs;
+mod snapshot_cache;
+mod steps;
+mod traces;
 mod validate;
 
 pub use accounts::{NewUser, UserUpdate};
+pub use activity::RunDetail;
 pub use api_keys::{AuthFailure, CreatedKey, NewApiKey};
 pub use audit::AuditQuery;
+pub use chain::{ChainIntegrity, verify as verify_chain};
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use gov::{Caller, CreatedTenant, Gov};
+pub use gov_incident::Transition;
+pub use gov_prevention::{Decision, Finding, Outcome};
+pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
+pub use gov_store::incidents::IncidentFilter;
+pub use gov_store::policies::PolicyFilter;
+pub use gov_store::runs::{RunFilter, RunSort};
+pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
+pub use library::{Template, templates};
+pub use policies::{LimitDraft, PolicyDraft, default_severity};
+pub use runs::{Completion, NewRun, OverrideRequest, StartedRun};
+pub use steps::{ForcedStop, StepInput, StepOutcome, Verdict};
+pub use traces::{InflectionPoint, Replay, ReplayStep, TraceDetail};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

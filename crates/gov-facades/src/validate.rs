@@ -18,6 +18,11 @@ pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, Error
     Ok(value.to_owned())
 }
 
+/// An identifier chosen by a caller (agent id, human actor id): 1 to 200 printable characters.
+pub(crate) fn identifier(field: &str, value: &str) -> Result<String, Error> {
+    text(field, value, 200)
+}
+
 /// A plausible e-mail address, lower-cased so uniqueness ignores case.
 pub(crate) fn email(field: &str, value: &str) -> Result<String, Error> {
     let value = text(field, value, 254)?.to_lowercase();

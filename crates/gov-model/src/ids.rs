@@ -69,6 +69,54 @@ id_type!(
     /// One row of the audit trail.
     AuditLogId
 );
+id_type!(
+    /// A policy (rule); stable across its versions.
+    PolicyId
+);
+id_type!(
+    /// An extra limit attached to a policy.
+    LimitId
+);
+id_type!(
+    /// A frozen, hashed copy of the policies that govern one run.
+    SnapshotId
+);
+id_type!(
+    /// One governed agent run.
+    RunId
+);
+id_type!(
+    /// The evidence trail of one run.
+    TraceId
+);
+id_type!(
+    /// One recorded step of a trace.
+    StepId
+);
+id_type!(
+    /// An incident (a breach, a failure, an integrity alarm).
+    IncidentId
+);
+id_type!(
+    /// A comment on an incident.
+    CommentId
+);
+id_type!(
+    /// A prevention record: one enforced (or shadowed) breach.
+    PreventionRecordId
+);
+id_type!(
+    /// A NEAR or BREACH threshold signal.
+    SignalId
+);
+id_type!(
+    /// An authorised override of a policy for one run.
+    OverrideId
+);
+id_type!(
+    /// A cost record (one model's usage within one run).
+    CostRecordId
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,16 +2,37 @@
 //! Nothing here does I/O; types carry their own invariants so callers cannot build invalid ones.
 
 mod account;
+mod enums;
+mod evidence;
 mod ids;
+mod incident;
 mod page;
+mod policy;
 mod principal;
+mod run;
 mod scope;
+mod trace;
 
 pub use account::{ApiKey, AuditEntry, NewAuditEntry, Role, Tenant, User};
-pub use ids::{ApiKeyId, AuditLogId, IdParseError, TenantId, UserId};
+pub use enums::UnknownVariant;
+pub use evidence::{
+    AgentKill, CostRecord, OverrideKind, OverrideRecord, PolicySnapshot, PreventionRecord, SignalType,
+    ThresholdSignal,
+};
+pub use ids::{
+    ApiKeyId, AuditLogId, CommentId, CostRecordId, IdParseError, IncidentId, LimitId, OverrideId, PolicyId,
+    PreventionRecordId, RunId, SignalId, SnapshotId, StepId, TenantId, TraceId, UserId,
+};
+pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus};
 pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, SortDirection};
+pub use policy::{
+    BreachAction, ConflictStrategy, EnforcementMode, LimitScope, Monitors, PolicyControls, PolicyLimit,
+    PolicyRule, PolicyScope, PolicySpec, PolicyStatus, PolicyVersion, RuleType, ScopeType, Severity,
+};
 pub use principal::{Actor, Principal};
+pub use run::{PolicyViolationType, Run, RunStatus, RunTerminationReason};
 pub use scope::{Scope, ScopeSet, UnknownScope};
+pub use trace::{TraceStep, TraceSummary};
 
 /// A point in time, always UTC.
 pub type Timestamp = time::OffsetDateTime;

@@ -1,1 +1,10 @@
-//! Prevention engine of gov: evaluates a run step against a frozen policy snapshot. Pure, no I/O.
+//! Prevention engine of gov: decides one run step against the run's frozen policy snapshot.
+//! Pure: it takes plain data and returns a decision, with no I/O, clock or randomness.
+
+mod decision;
+mod evaluate;
+mod signals;
+
+pub use decision::{Decision, Finding, Level, Outcome, violation_type};
+pub use evaluate::evaluate_step;
+pub use signals::{OverrideKind, PolicyOverride, RateCount, RunState, StepSignals};

@@ -33,6 +33,11 @@ pub(crate) fn parse<T: FromStr>(column: &str, text: &str) -> Result<T, StoreErro
     text.parse().map_err(|_| StoreError::Corrupt(format!("{column}: {text:?}")))
 }
 
+/// Parses an optional column.
+pub(crate) fn parse_opt<T: FromStr>(column: &str, text: Option<String>) -> Result<Option<T>, StoreError> {
+    text.map(|t| parse(column, &t)).transpose()
+}
+
 pub(crate) fn json(column: &str, text: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }

@@ -12,8 +12,14 @@ mod schema;
 
 pub mod api_keys;
 pub mod audit;
+pub mod evidence;
+pub mod incidents;
 pub mod migrate;
+pub mod policies;
+pub mod runs;
+pub mod snapshots;
 pub mod tenants;
+pub mod traces;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, DbOptions, SqliteSync};

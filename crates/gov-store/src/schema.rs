@@ -52,4 +52,304 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(tenants, users, api_keys, audit_logs);
+diesel::table! {
+    policy_rules (policy_id) {
+        policy_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        rule_type -> Text,
+        condition -> Nullable<Text>,
+        action -> Text,
+        threshold -> Nullable<Double>,
+        status -> Text,
+        priority -> Integer,
+        scope_type -> Text,
+        version -> Integer,
+        spec -> Text,
+        violation_count -> BigInt,
+        incident_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_rule_versions (policy_id, version) {
+        policy_id -> Text,
+        version -> Integer,
+        tenant_id -> Text,
+        spec -> Text,
+        limits -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    policy_limits (limit_id) {
+        limit_id -> Text,
+        tenant_id -> Text,
+        policy_id -> Text,
+        limit_type -> Text,
+        value -> Double,
+        window_seconds -> Nullable<BigInt>,
+        scope -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_controls (tenant_id) {
+        tenant_id -> Text,
+        enforcement_mode -> Text,
+        conflict_strategy -> Text,
+        near_threshold_pct -> Double,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    policy_snapshots (snapshot_id) {
+        snapshot_id -> Text,
+        tenant_id -> Text,
+        policies_json -> Text,
+        thresholds_json -> Text,
+        content_hash -> Text,
+        policy_count -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    runs (run_id) {
+        run_id -> Text,
+        tenant_id -> Text,
+        agent_id -> Text,
+        goal -> Nullable<Text>,
+        human_actor_id -> Nullable<Text>,
+        api_key_id -> Nullable<Text>,
+        status -> Text,
+        started_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+        tokens_used -> BigInt,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        total_cost_cents -> Double,
+        step_count -> BigInt,
+        policy_snapshot_id -> Text,
+        policy_snapshot_hash -> Text,
+        termination_reason -> Nullable<Text>,
+        stopped_at_step -> Nullable<BigInt>,
+        violation_policy_id -> Nullable<Text>,
+        incident_id -> Nullable<Text>,
+        trace_id -> Text,
+        head_hash -> Text,
+        override_count -> Integer,
+        metadata -> Text,
+    }
+}
+
+diesel::table! {
+    agent_kills (tenant_id, agent_id) {
+        tenant_id -> Text,
+        agent_id -> Text,
+        run_id -> Text,
+        policy_id -> Nullable<Text>,
+        reason -> Text,
+        killed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incidents (incident_id) {
+        incident_id -> Text,
+        tenant_id -> Text,
+        source_run_id -> Nullable<Text>,
+        policy_id -> Nullable<Text>,
+        trace_id -> Nullable<Text>,
+        severity -> Text,
+        status -> Text,
+        #[sql_name = "type"]
+        incident_type -> Text,
+        title -> Text,
+        description -> Text,
+        step_index -> Nullable<BigInt>,
+        escalation_level -> Integer,
+        created_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    incident_comments (comment_id) {
+        comment_id -> Text,
+        incident_id -> Text,
+        tenant_id -> Text,
+        author -> Text,
+        content -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    incident_events (event_id) {
+        event_id -> Text,
+        incident_id -> Text,
+        tenant_id -> Text,
+        event -> Text,
+        actor -> Text,
+        detail -> Text,
+        timestamp -> Timestamp,
+    }
+}
+
+diesel::table! {
+    aos_traces (trace_id) {
+        trace_id -> Text,
+        run_id -> Text,
+        tenant_id -> Text,
+        status -> Text,
+        step_count -> BigInt,
+        is_synthetic -> Bool,
+        agent_id -> Text,
+        started_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+        violation_step_index -> Nullable<BigInt>,
+        violation_timestamp -> Nullable<Timestamp>,
+        violation_policy_id -> Nullable<Text>,
+        violation_reason -> Nullable<Text>,
+        incident_id -> Nullable<Text>,
+        head_hash -> Text,
+    }
+}
+
+diesel::table! {
+    aos_trace_steps (step_id) {
+        step_id -> Text,
+        trace_id -> Text,
+        run_id -> Text,
+        tenant_id -> Text,
+        step_index -> BigInt,
+        step_type -> Text,
+        level -> Text,
+        source -> Text,
+        timestamp -> Timestamp,
+        tokens -> BigInt,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        cost_cents -> Double,
+        duration_ms -> BigInt,
+        model -> Nullable<Text>,
+        retrieved_documents -> BigInt,
+        content_hash -> Nullable<Text>,
+        decision -> Text,
+        decision_policy_id -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        prev_hash -> Text,
+        chain_hash -> Text,
+    }
+}
+
+diesel::table! {
+    prevention_records (record_id) {
+        record_id -> Text,
+        tenant_id -> Text,
+        run_id -> Text,
+        policy_id -> Nullable<Text>,
+        incident_id -> Nullable<Text>,
+        step_index -> BigInt,
+        action -> Text,
+        decision -> Text,
+        violation_type -> Text,
+        metric -> Text,
+        current_value -> Nullable<Double>,
+        limit_value -> Nullable<Double>,
+        enforced -> Bool,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    threshold_signals (signal_id) {
+        signal_id -> Text,
+        tenant_id -> Text,
+        run_id -> Text,
+        policy_id -> Text,
+        check_id -> Text,
+        signal_type -> Text,
+        metric -> Text,
+        value -> Double,
+        limit_value -> Nullable<Double>,
+        percentage -> Nullable<Double>,
+        step_index -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_override_records (override_id) {
+        override_id -> Text,
+        tenant_id -> Text,
+        run_id -> Text,
+        policy_id -> Text,
+        kind -> Text,
+        new_limit -> Nullable<Double>,
+        actor -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_counters (tenant_id, counter_key, window_start) {
+        tenant_id -> Text,
+        counter_key -> Text,
+        window_start -> BigInt,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    cost_records (cost_record_id) {
+        cost_record_id -> Text,
+        tenant_id -> Text,
+        run_id -> Text,
+        model -> Text,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        tokens -> BigInt,
+        cost_cents -> Double,
+        step_count -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    users,
+    api_keys,
+    audit_logs,
+    policy_rules,
+    policy_rule_versions,
+    policy_limits,
+    policy_controls,
+    policy_snapshots,
+    runs,
+    agent_kills,
+    incidents,
+    incident_comments,
+    incident_events,
+    aos_traces,
+    aos_trace_steps,
+    prevention_records,
+    threshold_signals,
+    policy_override_records,
+    rate_counters,
+    cost_records,
+);

@@ -20,6 +20,8 @@ pub struct TestApp {
     /// The first tenant and its admin key.
     pub tenant: CreatedTenant,
     pub admin_key: String,
+    /// The server's clock: pin or advance it to control time.
+    pub clock: Arc<TestClock>,
     server: Option<(actix_web::dev::ServerHandle, JoinHandle<()>)>,
     // Dropped last: the database outlives the server that uses it.
     db: TestDb,
@@ -34,6 +36,29 @@ impl Clock for FixedClock {
     }
 }
 
+/// The server's clock in tests: real time until a test pins it.
+#[derive(Default)]
+pub struct TestClock(std::sync::Mutex<Option<Timestamp>>);
+
+impl TestClock {
+    pub fn set(&self, now: Timestamp) {
+        *self.0.lock().unwrap() = Some(now);
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        let mut guard = self.0.lock().unwrap();
+        let now = guard.unwrap_or_else(time::OffsetDateTime::now_utc);
+        *guard = Some(now + by);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        let pinned = *self.0.lock().unwrap();
+        pinned.unwrap_or_else(|| gov_facades::SystemClock.now())
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
@@ -45,7 +70,8 @@ impl TestApp {
         let admin_key = tenant.admin_key.secret.clone();
 
         let (tx, rx) = std::sync::mpsc::channel();
-        let server_gov = db.gov();
+        let clock = Arc::new(TestClock::default());
+        let server_gov = db.gov().with_clock(clock.clone());
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let config = gov_api::ServerConfig {
@@ -65,6 +91,7 @@ impl TestApp {
             gov,
             tenant,
             admin_key,
+            clock,
             server: Some((handle, thread)),
             db,
         }
@@ -113,6 +140,33 @@ impl TestApp {
 
     pub fn db_url(&self) -> &str {
         self.db.url()
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path, &self.admin_key).json(body).send().await.expect("PUT")
+    }
+
+    /// Creates a policy rule; returns its id.
+    pub async fn create_policy(&self, body: Value) -> String {
+        let res = self.post("/api/v1/policies/rules/", &body).await;
+        let created = json(res, StatusCode::CREATED).await;
+        created["entity"]["policy_id"].as_str().expect("policy id").to_owned()
+    }
+
+    /// Starts a run for `agent`; returns the response body (`run`, `policy_snapshot`).
+    pub async fn start_run(&self, agent: &str) -> Value {
+        let res = self.post("/api/v1/runs", &serde_json::json!({ "agent_id": agent })).await;
+        json(res, StatusCode::CREATED).await
+    }
+
+    /// Reports a step with the admin key.
+    pub async fn step(&self, run_id: &str, body: Value) -> Response {
+        self.post(&format!("/api/v1/runs/{run_id}/steps"), &body).await
+    }
+
+    /// Reports a step that must be recorded (201); returns the body.
+    pub async fn step_ok(&self, run_id: &str, body: Value) -> Value {
+        json(self.step(run_id, body).await, StatusCode::CREATED).await
     }
 
     /// Number of audit rows of the first tenant.

@@ -2,9 +2,16 @@
 //! registrations that serve requests (utoipa-actix-web): an endpoint cannot be served undocumented.
 
 mod accounts;
+mod activity;
 mod api_keys;
 mod health;
+mod incidents;
 mod logs;
+mod policies;
+mod policy_controls;
+mod policy_limits;
+mod runs;
+mod traces;
 mod users;
 
 use actix_web::dev::{ServiceFactory, ServiceRequest};
@@ -39,7 +46,62 @@ where
                 .service(api_keys::show)
                 .service(api_keys::revoke)
                 .service(api_keys::rotate)
-                .service(logs::audit),
+                .service(logs::audit)
+                .service(traces::llm_runs)
+                // Policies: fixed paths before `/policies/{policy_id}`.
+                .service(policies::list)
+                .service(policies::list_rules)
+                .service(policies::create_rule)
+                .service(policies::show_rule)
+                .service(policies::update_rule)
+                .service(policies::delete_rule)
+                .service(policy_limits::list)
+                .service(policy_limits::create)
+                .service(policy_limits::show)
+                .service(policy_limits::update)
+                .service(policy_limits::remove)
+                .service(policy_controls::violations)
+                .service(policy_controls::violation_stats)
+                .service(policy_controls::library)
+                .service(policy_controls::controls)
+                .service(policy_controls::set_controls)
+                .service(policy_controls::validate)
+                .service(policies::show_policy)
+                .service(policies::update_policy)
+                .service(policies::delete_policy)
+                .service(policies::versions)
+                // Runs
+                .service(runs::release_agent)
+                .service(runs::start)
+                .service(runs::record_step)
+                .service(runs::check_step)
+                .service(runs::complete)
+                .service(runs::cancel)
+                .service(runs::override_run)
+                // Traces
+                .service(traces::list)
+                .service(traces::show)
+                .service(traces::steps)
+                .service(traces::replay)
+                // Activity and analytics
+                .service(activity::list)
+                .service(activity::live)
+                .service(activity::completed)
+                .service(activity::signals)
+                .service(activity::show)
+                .service(activity::costs)
+                // Incidents: fixed paths before `/incidents/{incident_id}`.
+                .service(incidents::list)
+                .service(incidents::active)
+                .service(incidents::resolved)
+                .service(incidents::by_policy)
+                .service(incidents::show)
+                .service(incidents::acknowledge)
+                .service(incidents::escalate)
+                .service(incidents::resolve)
+                .service(incidents::timeline)
+                .service(incidents::comments)
+                .service(incidents::add_comment),
         )
 }
 

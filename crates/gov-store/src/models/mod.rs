@@ -2,5 +2,10 @@
 
 pub(crate) mod api_key;
 pub(crate) mod audit_log;
+pub(crate) mod evidence;
+pub(crate) mod incident;
+pub(crate) mod policy;
+pub(crate) mod run;
 pub(crate) mod tenant;
+pub(crate) mod trace;
 pub(crate) mod user;

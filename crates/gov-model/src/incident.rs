@@ -1,0 +1,58 @@
+//! Incidents (seed 000 §12.3): what went wrong, linked to the run and the policy.
+
+use crate::enums::str_enum;
+use crate::{CommentId, IncidentId, PolicyId, RunId, Severity, TenantId, Timestamp, TraceId};
+
+str_enum!(
+    /// Incident lifecycle. `resolved` is final.
+    IncidentStatus {
+        Active = "active",
+        Acknowledged = "acknowledged",
+        Escalated = "escalated",
+        Resolved = "resolved",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub incident_id: IncidentId,
+    pub tenant_id: TenantId,
+    pub source_run_id: Option<RunId>,
+    pub policy_id: Option<PolicyId>,
+    pub trace_id: Option<TraceId>,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    /// e.g. `token_limit_exceeded`.
+    pub incident_type: String,
+    pub title: String,
+    pub description: String,
+    /// The step that triggered it, when one did.
+    pub step_index: Option<i64>,
+    pub escalation_level: i32,
+    pub created_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub escalated_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolution: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentComment {
+    pub comment_id: CommentId,
+    pub incident_id: IncidentId,
+    /// Who wrote it (`api_key:<id>`, or a user id given by the console).
+    pub author: String,
+    pub content: String,
+    pub created_at: Timestamp,
+}
+
+/// One entry of an incident's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentEvent {
+    pub incident_id: IncidentId,
+    /// `created`, `acknowledged`, `escalated`, `resolved`, `commented`.
+    pub event: String,
+    pub actor: String,
+    pub detail: String,
+    pub timestamp: Timestamp,
+}

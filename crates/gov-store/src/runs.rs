@@ -1,0 +1,187 @@
+//! Runs and killed agents.
+
+use diesel::prelude::*;
+use gov_model::{AgentKill, Page, PageRequest, Run, RunId, RunStatus, SortDirection, TenantId, Timestamp};
+
+use crate::convert::to_db;
+use crate::db::{Inner, dispatch};
+use crate::models::run::{AgentKillRow, RunRow};
+use crate::schema::{agent_kills, runs};
+use crate::{Conn, StoreError};
+
+/// Narrows a run listing; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub statuses: Option<Vec<RunStatus>>,
+    pub agent_id: Option<String>,
+    pub started_after: Option<Timestamp>,
+    pub started_before: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunSort {
+    #[default]
+    StartedAt,
+    TokensUsed,
+    TotalCostCents,
+}
+
+/// A run with how many overrides it has (so the step path only reads overrides when there are any).
+pub struct LockedRun {
+    pub run: Run,
+    pub override_count: i32,
+}
+
+pub fn insert(conn: &mut Conn<'_>, run: &Run) -> Result<(), StoreError> {
+    let row = RunRow::from_model(run, 0);
+    dispatch!(conn, |c| diesel::insert_into(runs::table).values(&row).execute(c))?;
+    Ok(())
+}
+
+pub fn get(conn: &mut Conn<'_>, tenant: TenantId, id: RunId) -> Result<Run, StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    let row: RunRow = dispatch!(conn, |c| runs::table
+        .filter(runs::tenant_id.eq(&t).and(runs::run_id.eq(&i)))
+        .select(RunRow::as_select())
+        .first(c))?;
+    row.into_model()
+}
+
+/// Reads a run and, on PostgreSQL, locks its row until the transaction ends, so concurrent steps
+/// of one run are serialised (SQLite serialises every write transaction anyway).
+pub fn get_for_update(conn: &mut Conn<'_>, tenant: TenantId, id: RunId) -> Result<LockedRun, StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    let filter = runs::tenant_id.eq(&t).and(runs::run_id.eq(&i));
+    let row: RunRow = match &mut conn.0 {
+        Inner::Sqlite(c) => runs::table.filter(filter).select(RunRow::as_select()).first(&mut **c)?,
+        Inner::Pg(c) => {
+            runs::table.filter(filter).select(RunRow::as_select()).for_update().first(&mut **c)?
+        }
+    };
+    let override_count = row.override_count;
+    Ok(LockedRun { run: row.into_model()?, override_count })
+}
+
+/// Reads a run and its override count without locking (read-only paths).
+pub fn get_with_overrides(conn: &mut Conn<'_>, tenant: TenantId, id: RunId) -> Result<LockedRun, StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    let row: RunRow = dispatch!(conn, |c| runs::table
+        .filter(runs::tenant_id.eq(&t).and(runs::run_id.eq(&i)))
+        .select(RunRow::as_select())
+        .first(c))?;
+    let override_count = row.override_count;
+    Ok(LockedRun { run: row.into_model()?, override_count })
+}
+
+/// Writes every mutable field of `run`.
+pub fn save(conn: &mut Conn<'_>, run: &Run, override_count: i32) -> Result<(), StoreError> {
+    let row = RunRow::from_model(run, override_count);
+    let n = dispatch!(conn, |c| diesel::update(
+        runs::table.filter(runs::tenant_id.eq(&row.tenant_id).and(runs::run_id.eq(&row.run_id)))
+    )
+    .set(&row)
+    .execute(c))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub fn list(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    filter: &RunFilter,
+    page: PageRequest,
+    sort: RunSort,
+    direction: SortDirection,
+) -> Result<Page<Run>, StoreError> {
+    let t = tenant.to_string();
+    let statuses: Option<Vec<&str>> =
+        filter.statuses.as_ref().map(|s| s.iter().map(|s| s.as_str()).collect());
+    let after = filter.started_after.map(to_db);
+    let before = filter.started_before.map(to_db);
+    let (rows, total): (Vec<RunRow>, i64) = dispatch!(conn, |c| {
+        let filtered = || {
+            let mut q = runs::table.filter(runs::tenant_id.eq(&t)).into_boxed();
+            if let Some(s) = &statuses {
+                q = q.filter(runs::status.eq_any(s.clone()));
+            }
+            if let Some(a) = &filter.agent_id {
+                q = q.filter(runs::agent_id.eq(a));
+            }
+            if let Some(a) = after {
+                q = q.filter(runs::started_at.ge(a));
+            }
+            if let Some(b) = before {
+                q = q.filter(runs::started_at.lt(b));
+            }
+            q
+        };
+        let total = filtered().count().get_result(c)?;
+        let q = filtered();
+        let q = match (sort, direction) {
+            (RunSort::StartedAt, SortDirection::Asc) => q.order((runs::started_at.asc(), runs::run_id.asc())),
+            (RunSort::StartedAt, SortDirection::Desc) => {
+                q.order((runs::started_at.desc(), runs::run_id.desc()))
+            }
+            (RunSort::TokensUsed, SortDirection::Asc) => {
+                q.order((runs::tokens_used.asc(), runs::run_id.asc()))
+            }
+            (RunSort::TokensUsed, SortDirection::Desc) => {
+                q.order((runs::tokens_used.desc(), runs::run_id.desc()))
+            }
+            (RunSort::TotalCostCents, SortDirection::Asc) => {
+                q.order((runs::total_cost_cents.asc(), runs::run_id.asc()))
+            }
+            (RunSort::TotalCostCents, SortDirection::Desc) => {
+                q.order((runs::total_cost_cents.desc(), runs::run_id.desc()))
+            }
+        };
+        let rows = q.limit(page.limit()).offset(page.offset()).select(RunRow::as_select()).load(c)?;
+        Ok::<_, diesel::result::Error>((rows, total))
+    })?;
+    let items = rows.into_iter().map(RunRow::into_model).collect::<Result<_, _>>()?;
+    Ok(Page { items, total, request: page })
+}
+
+/// Records that `kill.agent_id` is killed; an agent already killed stays killed by the first.
+pub fn kill_agent(conn: &mut Conn<'_>, kill: &AgentKill) -> Result<(), StoreError> {
+    let row = AgentKillRow::from_model(kill);
+    dispatch!(conn, |c| diesel::insert_into(agent_kills::table)
+        .values(&row)
+        .on_conflict((agent_kills::tenant_id, agent_kills::agent_id))
+        .do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn agent_kill(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    agent_id: &str,
+) -> Result<Option<AgentKill>, StoreError> {
+    let t = tenant.to_string();
+    let row: Option<AgentKillRow> = dispatch!(conn, |c| agent_kills::table
+        .filter(agent_kills::tenant_id.eq(&t).and(agent_kills::agent_id.eq(agent_id)))
+        .select(AgentKillRow::as_select())
+        .first(c)
+        .optional())?;
+    row.map(AgentKillRow::into_model).transpose()
+}
+
+pub fn killed_agents(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Vec<AgentKill>, StoreError> {
+    let t = tenant.to_string();
+    let rows: Vec<AgentKillRow> = dispatch!(conn, |c| agent_kills::table
+        .filter(agent_kills::tenant_id.eq(&t))
+        .order(agent_kills::killed_at.desc())
+        .select(AgentKillRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(AgentKillRow::into_model).collect()
+}
+
+/// Lets a killed agent start runs again. Not killed is [`StoreError::NotFound`].
+pub fn release_agent(conn: &mut Conn<'_>, tenant: TenantId, agent_id: &str) -> Result<(), StoreError> {
+    let t = tenant.to_string();
+    let n = dispatch!(conn, |c| diesel::delete(
+        agent_kills::table.filter(agent_kills::tenant_id.eq(&t).and(agent_kills::agent_id.eq(agent_id)))
+    )
+    .execute(c))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}

@@ -1,0 +1,185 @@
+//! Trace summaries and their hash-chained steps.
+
+use diesel::prelude::*;
+use gov_model::{
+    IncidentId, Page, PageRequest, PolicyId, RunId, SortDirection, TenantId, Timestamp, TraceId, TraceStep,
+    TraceSummary,
+};
+
+use crate::convert::to_db;
+use crate::db::dispatch;
+use crate::models::trace::{StepRow, TraceRow};
+use crate::schema::{aos_trace_steps, aos_traces};
+use crate::{Conn, StoreError};
+
+/// The inflection point of a trace: where and why the run was stopped.
+#[derive(Debug, Clone)]
+pub struct Inflection {
+    pub step_index: i64,
+    pub timestamp: Timestamp,
+    pub policy_id: Option<PolicyId>,
+    pub reason: String,
+    pub incident_id: Option<IncidentId>,
+}
+
+/// Narrows a trace listing.
+#[derive(Debug, Clone, Default)]
+pub struct TraceFilter {
+    pub status: Option<String>,
+    pub agent_id: Option<String>,
+    pub run_id: Option<RunId>,
+    pub has_violation: Option<bool>,
+}
+
+pub fn insert(conn: &mut Conn<'_>, trace: &TraceSummary) -> Result<(), StoreError> {
+    let row = TraceRow::from_model(trace);
+    dispatch!(conn, |c| diesel::insert_into(aos_traces::table).values(&row).execute(c))?;
+    Ok(())
+}
+
+pub fn get(conn: &mut Conn<'_>, tenant: TenantId, id: TraceId) -> Result<TraceSummary, StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    let row: TraceRow = dispatch!(conn, |c| aos_traces::table
+        .filter(aos_traces::tenant_id.eq(&t).and(aos_traces::trace_id.eq(&i)))
+        .select(TraceRow::as_select())
+        .first(c))?;
+    row.into_model()
+}
+
+pub fn list(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    filter: &TraceFilter,
+    page: PageRequest,
+    direction: SortDirection,
+) -> Result<Page<TraceSummary>, StoreError> {
+    let t = tenant.to_string();
+    let run = filter.run_id.map(|r| r.to_string());
+    let (rows, total): (Vec<TraceRow>, i64) = dispatch!(conn, |c| {
+        let filtered = || {
+            let mut q = aos_traces::table.filter(aos_traces::tenant_id.eq(&t)).into_boxed();
+            if let Some(s) = &filter.status {
+                q = q.filter(aos_traces::status.eq(s));
+            }
+            if let Some(a) = &filter.agent_id {
+                q = q.filter(aos_traces::agent_id.eq(a));
+            }
+            if let Some(r) = &run {
+                q = q.filter(aos_traces::run_id.eq(r));
+            }
+            match filter.has_violation {
+                Some(true) => q = q.filter(aos_traces::violation_step_index.is_not_null()),
+                Some(false) => q = q.filter(aos_traces::violation_step_index.is_null()),
+                None => {}
+            }
+            q
+        };
+        let total = filtered().count().get_result(c)?;
+        let q = match direction {
+            SortDirection::Asc => {
+                filtered().order((aos_traces::started_at.asc(), aos_traces::trace_id.asc()))
+            }
+            SortDirection::Desc => {
+                filtered().order((aos_traces::started_at.desc(), aos_traces::trace_id.desc()))
+            }
+        };
+        let rows = q.limit(page.limit()).offset(page.offset()).select(TraceRow::as_select()).load(c)?;
+        Ok::<_, diesel::result::Error>((rows, total))
+    })?;
+    let items = rows.into_iter().map(TraceRow::into_model).collect::<Result<_, _>>()?;
+    Ok(Page { items, total, request: page })
+}
+
+/// Marks where the run was stopped. Set once: the database refuses to change it afterwards.
+pub fn mark_inflection(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: TraceId,
+    inflection: &Inflection,
+) -> Result<(), StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    let policy = inflection.policy_id.map(|p| p.to_string());
+    let incident = inflection.incident_id.map(|p| p.to_string());
+    dispatch!(conn, |c| diesel::update(
+        aos_traces::table.filter(aos_traces::tenant_id.eq(&t).and(aos_traces::trace_id.eq(&i)))
+    )
+    .set((
+        aos_traces::violation_step_index.eq(Some(inflection.step_index)),
+        aos_traces::violation_timestamp.eq(Some(to_db(inflection.timestamp))),
+        aos_traces::violation_policy_id.eq(&policy),
+        aos_traces::violation_reason.eq(Some(&inflection.reason)),
+        aos_traces::incident_id.eq(&incident),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Closes a trace with the run's final status, step count and head hash. A finalised trace is
+/// immutable (database trigger).
+pub fn finalize(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    id: TraceId,
+    status: &str,
+    step_count: i64,
+    head_hash: &str,
+    completed_at: Timestamp,
+) -> Result<(), StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    dispatch!(conn, |c| diesel::update(
+        aos_traces::table.filter(aos_traces::tenant_id.eq(&t).and(aos_traces::trace_id.eq(&i)))
+    )
+    .set((
+        aos_traces::status.eq(status),
+        aos_traces::step_count.eq(step_count),
+        aos_traces::head_hash.eq(head_hash),
+        aos_traces::completed_at.eq(Some(to_db(completed_at))),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+pub fn insert_step(conn: &mut Conn<'_>, step: &TraceStep) -> Result<(), StoreError> {
+    let row = StepRow::from_model(step);
+    dispatch!(conn, |c| diesel::insert_into(aos_trace_steps::table).values(&row).execute(c))?;
+    Ok(())
+}
+
+/// A page of a trace's steps, in order.
+pub fn steps(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    trace: TraceId,
+    page: PageRequest,
+) -> Result<Page<TraceStep>, StoreError> {
+    let (t, i) = (tenant.to_string(), trace.to_string());
+    let (rows, total): (Vec<StepRow>, i64) = dispatch!(conn, |c| {
+        let filter = aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&i));
+        let total = aos_trace_steps::table.filter(filter).count().get_result(c)?;
+        let rows = aos_trace_steps::table
+            .filter(filter)
+            .order(aos_trace_steps::step_index.asc())
+            .limit(page.limit())
+            .offset(page.offset())
+            .select(StepRow::as_select())
+            .load(c)?;
+        Ok::<_, diesel::result::Error>((rows, total))
+    })?;
+    let items = rows.into_iter().map(StepRow::into_model).collect::<Result<_, _>>()?;
+    Ok(Page { items, total, request: page })
+}
+
+/// Every step of a trace, in order (verification, replay, export).
+pub fn all_steps(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    trace: TraceId,
+) -> Result<Vec<TraceStep>, StoreError> {
+    let (t, i) = (tenant.to_string(), trace.to_string());
+    let rows: Vec<StepRow> = dispatch!(conn, |c| aos_trace_steps::table
+        .filter(aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&i)))
+        .order(aos_trace_steps::step_index.asc())
+        .select(StepRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(StepRow::into_model).collect()
+}

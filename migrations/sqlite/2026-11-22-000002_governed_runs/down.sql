@@ -1,0 +1,17 @@
+DROP TABLE IF EXISTS cost_records;
+DROP TABLE IF EXISTS rate_counters;
+DROP TABLE IF EXISTS policy_override_records;
+DROP TABLE IF EXISTS threshold_signals;
+DROP TABLE IF EXISTS prevention_records;
+DROP TABLE IF EXISTS aos_trace_steps;
+DROP TABLE IF EXISTS aos_traces;
+DROP TABLE IF EXISTS incident_events;
+DROP TABLE IF EXISTS incident_comments;
+DROP TABLE IF EXISTS incidents;
+DROP TABLE IF EXISTS agent_kills;
+DROP TABLE IF EXISTS runs;
+DROP TABLE IF EXISTS policy_snapshots;
+DROP TABLE IF EXISTS policy_controls;
+DROP TABLE IF EXISTS policy_limits;
+DROP TABLE IF EXISTS policy_rule_versions;
+DROP TABLE IF EXISTS policy_rules;

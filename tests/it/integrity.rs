@@ -1,0 +1,107 @@
+//! Tamper evidence: immutable evidence tables, chain verification, and fail-closed snapshots.
+
+use diesel::{Connection, RunQueryDsl};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, json};
+
+/// Runs SQL directly against the test database, as an attacker with database access would.
+fn raw(url: &str, sql: &str) -> Result<usize, diesel::result::Error> {
+    if url.starts_with("postgres") {
+        let mut c = diesel::pg::PgConnection::establish(url).unwrap();
+        diesel::sql_query(sql).execute(&mut c)
+    } else {
+        let mut c = diesel::sqlite::SqliteConnection::establish(url).unwrap();
+        diesel::sql_query(sql).execute(&mut c)
+    }
+}
+
+/// Like [`raw`], with the table's protective triggers out of the way.
+fn forge(url: &str, table: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        raw(url, &format!("ALTER TABLE {table} DISABLE TRIGGER USER")).unwrap();
+        raw(url, sql).unwrap();
+        raw(url, &format!("ALTER TABLE {table} ENABLE TRIGGER USER")).unwrap();
+    } else {
+        let mut c = diesel::sqlite::SqliteConnection::establish(url).unwrap();
+        for t in [format!("{table}_no_update"), format!("{table}_no_delete"), format!("{table}_guard_update")]
+        {
+            diesel::sql_query(format!("DROP TRIGGER IF EXISTS {t}")).execute(&mut c).unwrap();
+        }
+        diesel::sql_query(sql).execute(&mut c).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn evidence_rows_cannot_be_changed_or_deleted() {
+    let app = TestApp::spawn().await;
+    app.create_policy(json!({"name": "t", "rule_type": "token_limit", "threshold": 100})).await;
+    let run = app.start_run("agent-i").await;
+    let run_id = run["run"]["run_id"].as_str().unwrap();
+    app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 10})).await;
+    app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 100})).await;
+    let url = app.db_url();
+    for sql in [
+        "UPDATE aos_trace_steps SET tokens = 0",
+        "DELETE FROM aos_trace_steps",
+        "UPDATE policy_snapshots SET policies_json = '[]'",
+        "DELETE FROM policy_snapshots",
+        "UPDATE prevention_records SET enforced = FALSE",
+        "UPDATE aos_traces SET violation_reason = 'nothing happened'",
+        "DELETE FROM aos_traces",
+        "UPDATE incident_events SET detail = 'x'",
+    ] {
+        assert!(raw(url, sql).is_err(), "{sql} was allowed");
+    }
+}
+
+#[tokio::test]
+async fn an_altered_step_breaks_the_chain() {
+    let app = TestApp::spawn().await;
+    let run = app.start_run("agent-t").await;
+    let run_id = run["run"]["run_id"].as_str().unwrap();
+    for tokens in [10, 20, 30] {
+        app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": tokens})).await;
+    }
+    let trace_id = run["run"]["trace_id"].as_str().unwrap();
+    let before = json(app.get(&format!("/api/v1/traces/{trace_id}")).await, StatusCode::OK).await;
+    assert_eq!(before["entity"]["integrity"]["verified"], true);
+    forge(app.db_url(), "aos_trace_steps", "UPDATE aos_trace_steps SET tokens = 1 WHERE step_index = 2");
+    let after = json(app.get(&format!("/api/v1/traces/{trace_id}")).await, StatusCode::OK).await;
+    assert_eq!(after["entity"]["integrity"]["verified"], false);
+    assert_eq!(after["entity"]["integrity"]["first_broken_step"], 2);
+    forge(app.db_url(), "aos_trace_steps", "DELETE FROM aos_trace_steps WHERE step_index = 3");
+    let truncated = json(app.get(&format!("/api/v1/traces/{trace_id}")).await, StatusCode::OK).await;
+    assert_eq!(truncated["entity"]["integrity"]["verified"], false);
+}
+
+#[tokio::test]
+async fn a_tampered_snapshot_blocks_the_run_and_opens_an_incident() {
+    let app = TestApp::spawn().await;
+    app.create_policy(json!({"name": "t", "rule_type": "token_limit", "threshold": 100})).await;
+    let run = app.start_run("agent-x").await;
+    let run_id = run["run"]["run_id"].as_str().unwrap();
+    assert_eq!(
+        app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 10})).await["decision"],
+        "ALLOW"
+    );
+    // Raise the frozen limit behind the run's back.
+    forge(
+        app.db_url(),
+        "policy_snapshots",
+        "UPDATE policy_snapshots SET thresholds_json = replace(thresholds_json, '100', '999999')",
+    );
+    let res = app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 10})).await;
+    assert_eq!(res["decision"], "BLOCK");
+    assert_eq!(res["run"]["status"], "failed_policy");
+    assert_eq!(res["run"]["termination_reason"], "snapshot_integrity");
+    assert_eq!(res["detail"]["forced"]["violation_type"], "snapshot_integrity");
+    let incident = json(
+        app.get(&format!("/api/v1/incidents/{}", res["incident_id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(incident["entity"]["type"], "snapshot_integrity_failed");
+    assert_eq!(incident["entity"]["severity"], "critical");
+}

@@ -1,0 +1,205 @@
+//! `cargo xtask load`: the HTTP load harness. Builds and starts a release `gov` on a fresh
+//! SQLite database (or the PostgreSQL of `--database-url`), then drives one hot path with
+//! `--clients` concurrent keep-alive connections and reports throughput and latency.
+//!
+//! Scenarios:
+//! - `steps`: each client starts a run and reports steps to it; every step goes through the
+//!   prevention check, the chain hash and a durable write.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::http::Client;
+
+pub struct Options {
+    pub scenario: String,
+    pub clients: usize,
+    pub requests: usize,
+    pub database_url: Option<String>,
+    pub sqlite_synchronous: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            scenario: "steps".into(),
+            clients: 32,
+            requests: 20_000,
+            database_url: None,
+            sqlite_synchronous: "full".into(),
+        }
+    }
+}
+
+/// The server under test; killed when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+    key: String,
+    _dir: Option<TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn start(root: &Path, options: &Options) -> Result<Server> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-p", "gov-api", "--bin", "gov"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("building gov failed");
+    }
+    let (url, dir) = match &options.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("gov-load-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            (dir.join("gov.db").display().to_string(), Some(TempDir(dir)))
+        }
+    };
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let mut child = Command::new(root.join("target/release/gov"))
+        .args([
+            "serve",
+            "--listen",
+            &addr,
+            "--database-url",
+            &url,
+            "--sqlite-synchronous",
+            &options.sqlite_synchronous,
+        ])
+        .env("GOV_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting gov")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut key = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(k) = line.split_whitespace().find(|w| w.starts_with("gov_")) {
+            key = Some(k.to_owned());
+            break;
+        }
+    }
+    let key = key.context("gov printed no admin key (is the database empty?)")?;
+    let server = Server { child, addr, key, _dir: dir };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Client::connect(&server.addr)
+        .and_then(|mut c| c.send("GET", "/readyz", None, None))
+        .map(|r| r.status)
+        .ok()
+        != Some(200)
+    {
+        if Instant::now() > deadline {
+            bail!("gov did not become ready");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(server)
+}
+
+pub fn run(root: &Path, options: &Options) -> Result<()> {
+    if options.clients == 0 || options.requests < options.clients {
+        bail!("need at least one client and one request per client");
+    }
+    let server = start(root, options)?;
+    let mut setup = Client::connect(&server.addr)?;
+    // A realistic snapshot: a dozen policies that all apply and never breach.
+    for (i, (rule, threshold)) in
+        [("token_limit", 1e11), ("cost_limit", 1e11), ("step_limit", 1e11), ("burn_rate", 1e11)]
+            .iter()
+            .cycle()
+            .take(12)
+            .enumerate()
+    {
+        let body = serde_json::json!({"name": format!("load {i}"), "rule_type": rule, "threshold": threshold, "priority": i});
+        let res =
+            setup.send("POST", "/api/v1/policies/rules/", Some(&server.key), Some(&body.to_string()))?;
+        if res.status != 201 {
+            bail!("creating a policy: HTTP {}", res.status);
+        }
+    }
+    let per_client = options.requests / options.clients;
+    let barrier = Arc::new(Barrier::new(options.clients + 1));
+    let mut handles = Vec::new();
+    for c in 0..options.clients {
+        let (addr, key, barrier, scenario) =
+            (server.addr.clone(), server.key.clone(), barrier.clone(), options.scenario.clone());
+        handles.push(std::thread::spawn(move || -> Result<Vec<Duration>> {
+            let mut client = Client::connect(&addr)?;
+            let body = serde_json::json!({"agent_id": format!("load-agent-{c}")}).to_string();
+            let started = client.send("POST", "/api/v1/runs", Some(&key), Some(&body))?;
+            if started.status != 201 {
+                bail!("starting a run: HTTP {}", started.status);
+            }
+            let run_id = started.json()?["run"]["run_id"].as_str().context("run id")?.to_owned();
+            let path = format!("/api/v1/runs/{run_id}/steps");
+            let step = r#"{"step_type":"llm_call","input_tokens":120,"output_tokens":80,"cost_cents":0.4,"model":"claude-sonnet-4","duration_ms":900}"#;
+            let mut latencies = Vec::with_capacity(per_client);
+            barrier.wait();
+            for _ in 0..per_client {
+                let t = Instant::now();
+                let res = match scenario.as_str() {
+                    "steps" => client.send("POST", &path, Some(&key), Some(step))?,
+                    other => bail!("unknown scenario {other}"),
+                };
+                if res.status != 201 {
+                    bail!("step: HTTP {} {}", res.status, String::from_utf8_lossy(&res.body));
+                }
+                latencies.push(t.elapsed());
+            }
+            Ok(latencies)
+        }));
+    }
+    barrier.wait();
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(h.join().map_err(|_| anyhow::anyhow!("a client panicked"))??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "scenario {} on {}: {} requests, {} clients, {:.2}s: {:.0} req/s; latency p50 {:.2?} p95 {:.2?} p99 {:.2?} max {:.2?}",
+        options.scenario,
+        if options.database_url.is_some() {
+            "postgres".to_owned()
+        } else {
+            format!("sqlite (synchronous={})", options.sqlite_synchronous)
+        },
+        latencies.len(),
+        options.clients,
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.95),
+        pct(0.99),
+        latencies[latencies.len() - 1],
+    );
+    Ok(())
+}
