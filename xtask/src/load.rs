@@ -5,6 +5,7 @@
 //! Scenarios:
 //! - `steps`: each client starts a run and reports steps to it; every step goes through the
 //!   prevention check, the chain hash and a durable write.
+//! - `read`: authenticated `GET /api/v1/accounts/`, the floor of any authenticated request.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -163,11 +164,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             barrier.wait();
             for _ in 0..per_client {
                 let t = Instant::now();
-                let res = match scenario.as_str() {
-                    "steps" => client.send("POST", &path, Some(&key), Some(step))?,
+                let (res, expected) = match scenario.as_str() {
+                    "steps" => (client.send("POST", &path, Some(&key), Some(step))?, 201),
+                    "read" => (client.send("GET", "/api/v1/accounts/", Some(&key), None)?, 200),
                     other => bail!("unknown scenario {other}"),
                 };
-                if res.status != 201 {
+                if res.status != expected {
                     bail!("step: HTTP {} {}", res.status, String::from_utf8_lossy(&res.body));
                 }
                 latencies.push(t.elapsed());

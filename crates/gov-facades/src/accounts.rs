@@ -55,7 +55,9 @@ impl Gov {
     pub fn create_tenant(&self, actor: &Actor, name: &str) -> Result<CreatedTenant> {
         let name = validate::text("name", name, 100)?;
         let now = self.clock.now();
-        self.db.write(|c| self.create_tenant_in(c, actor, name, now))
+        let actor = actor.clone();
+        let gov = self.clone();
+        self.db.write(move |c| gov.create_tenant_in(c, &actor, name, now))
     }
 
     fn create_tenant_in(
@@ -104,11 +106,12 @@ impl Gov {
     /// any tenant exists (or another replica created it first).
     pub fn bootstrap(&self) -> Result<Option<CreatedTenant>> {
         let now = self.clock.now();
-        let created = self.db.write(|c| {
+        let gov = self.clone();
+        let created = self.db.write(move |c| {
             if tenants::count(c)? > 0 {
                 return Ok(None);
             }
-            self.create_tenant_in(c, &Actor::system(), DEFAULT_TENANT.to_owned(), now).map(Some)
+            gov.create_tenant_in(c, &Actor::system(), DEFAULT_TENANT.to_owned(), now).map(Some)
         });
         match created {
             Err(Error::Conflict(_)) => Ok(None),
@@ -150,7 +153,8 @@ impl Gov {
             created_at: now,
             last_login: None,
         };
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             users::insert(c, &user).map_err(|e| match e {
                 StoreError::Conflict(_) => {
                     Error::Conflict(format!("a user with email {:?} exists", user.email))
@@ -185,7 +189,8 @@ impl Gov {
             return Err(Error::invalid("body", "nothing to change: give email and/or name"));
         }
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let user = users::update(c, caller.tenant_id, id, &changes).map_err(|e| match e {
                 StoreError::NotFound => Error::NotFound("user"),
                 StoreError::Conflict(_) => Error::Conflict("a user with that email exists".into()),
@@ -198,7 +203,8 @@ impl Gov {
 
     pub fn delete_user(&self, caller: &Caller, id: UserId) -> Result<()> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let user = users::get(c, caller.tenant_id, id).or_not_found("user")?;
             users::delete(c, caller.tenant_id, id).or_not_found("user")?;
             audit::record(c, caller.tenant_id, &caller.actor, user_audit("user.deleted", &user), now)?;
@@ -209,7 +215,8 @@ impl Gov {
     pub fn set_user_roles(&self, caller: &Caller, id: UserId, roles: &[String]) -> Result<User> {
         let roles = parse_roles(roles)?;
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let user = users::set_roles(c, caller.tenant_id, id, &roles).or_not_found("user")?;
             audit::record(c, caller.tenant_id, &caller.actor, user_audit("user.roles_changed", &user), now)?;
             Ok(user)

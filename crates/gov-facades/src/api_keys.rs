@@ -131,8 +131,9 @@ impl Gov {
         }
         if key.last_used_at.is_none_or(|at| now - at >= LAST_USED_GRANULARITY) {
             // Best effort: a busy database must not turn a valid key away.
+            let key_id = key.id;
             if let Err(err) =
-                self.db.write(|c| api_keys::touch_last_used(c, key.id, now, LAST_USED_GRANULARITY))
+                self.db.write(move |c| api_keys::touch_last_used(c, key_id, now, LAST_USED_GRANULARITY))
             {
                 tracing::warn!(key_id = %key.id, error = %err, "could not record API key use");
             }
@@ -151,7 +152,8 @@ impl Gov {
         if input.expires_at.is_some_and(|at| at <= now) {
             return Err(Error::invalid("expires_at", "must be in the future"));
         }
-        self.db.write(|c| issue(c, caller.tenant_id, &caller.actor, name, scopes, input.expires_at, now))
+        let caller = caller.clone();
+        self.db.write(move |c| issue(c, caller.tenant_id, &caller.actor, name, scopes, input.expires_at, now))
     }
 
     pub fn list_api_keys(&self, tenant: TenantId, page: PageRequest) -> Result<Page<ApiKey>> {
@@ -165,7 +167,8 @@ impl Gov {
     /// Revokes a key at once: the next request with it gets 401.
     pub fn revoke_api_key(&self, caller: &Caller, id: ApiKeyId) -> Result<ApiKey> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let key = api_keys::revoke(c, caller.tenant_id, id, now).or_not_found("api key")?;
             audit::record(
                 c,
@@ -187,7 +190,8 @@ impl Gov {
     /// same transaction: from the response on, only the new key works.
     pub fn rotate_api_key(&self, caller: &Caller, id: ApiKeyId) -> Result<(CreatedKey, ApiKey)> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let old = api_keys::revoke(c, caller.tenant_id, id, now).or_not_found("api key")?;
             if old.is_expired(now) {
                 return Err(Error::Conflict("an expired key cannot be rotated; create a new one".into()));

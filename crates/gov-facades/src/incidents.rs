@@ -38,7 +38,8 @@ impl Gov {
     ) -> Result<Incident> {
         let note = note.as_deref().map(|n| validate::text("note", n, 4000)).transpose()?;
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let current = incidents::get(c, caller.tenant_id, id).or_not_found("incident")?;
             let next = gov_incident::apply(&current, transition, now, note.as_deref())
                 .map_err(|e| Error::Conflict(e.to_string()))?;
@@ -117,7 +118,8 @@ impl Gov {
             None => caller.actor.id.clone(),
         };
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             incidents::get(c, caller.tenant_id, id).or_not_found("incident")?;
             let comment = IncidentComment {
                 comment_id: CommentId::new(),

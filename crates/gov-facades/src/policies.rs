@@ -109,39 +109,16 @@ fn spec_error_json(e: &gov_policy::SpecError) -> serde_json::Value {
     })
 }
 
+/// The limit's counting scope (default: AGENT for rate limits, RUN otherwise) once the engine
+/// accepts the limit.
 fn check_limit(draft: &LimitDraft) -> Result<LimitScope> {
-    if !draft.limit_type.is_numeric() {
-        return Err(Error::invalid(
-            "limit_type",
-            "must be token_limit, cost_limit, step_limit, rate_limit or burn_rate",
-        ));
-    }
-    if !draft.value.is_finite() || draft.value <= 0.0 || draft.value > 1e12 {
-        return Err(Error::invalid("value", "must be a number above 0 and at most 1e12"));
-    }
     let scope = draft.scope.unwrap_or(if draft.limit_type == RuleType::RateLimit {
         LimitScope::Agent
     } else {
         LimitScope::Run
     });
-    if draft.limit_type == RuleType::RateLimit {
-        if !matches!(draft.window_seconds, Some(1..=2_678_400)) {
-            return Err(Error::invalid(
-                "window_seconds",
-                "a rate limit needs a window of 1 to 2678400 seconds",
-            ));
-        }
-        if scope == LimitScope::Run {
-            return Err(Error::invalid("scope", "a rate limit counts per AGENT or API_KEY"));
-        }
-    } else {
-        if draft.window_seconds.is_some() {
-            return Err(Error::invalid("window_seconds", "only rate limits have a window"));
-        }
-        if scope != LimitScope::Run {
-            return Err(Error::invalid("scope", "only rate limits count across runs; use RUN"));
-        }
-    }
+    gov_policy::validate_limit(draft.limit_type, draft.value, draft.window_seconds, scope)
+        .map_err(|errors| invalid_spec(&errors))?;
     Ok(scope)
 }
 
@@ -183,7 +160,8 @@ impl Gov {
             created_at: now,
             updated_at: now,
         };
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             policies::insert(c, &policy, &caller.actor.id)?;
             audit::record(c, caller.tenant_id, &caller.actor, policy_audit("policy.created", &policy), now)?;
             Ok(policy.clone())
@@ -246,10 +224,11 @@ impl Gov {
         caller: &Caller,
         id: PolicyId,
         action: &'static str,
-        next: impl FnOnce(&PolicyRule) -> Result<PolicySpec>,
+        next: impl FnOnce(&PolicyRule) -> Result<PolicySpec> + Send + 'static,
     ) -> Result<PolicyRule> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let current = policies::get(c, caller.tenant_id, id).or_not_found("policy")?;
             if current.spec.status == PolicyStatus::Archived && action != "policy.archived" {
                 return Err(Error::Conflict("an archived policy cannot be changed".into()));
@@ -275,14 +254,16 @@ impl Gov {
             created_at: now,
             updated_at: now,
         };
-        self.db.write(|c| {
+        let caller = caller.clone();
+        let gov = self.clone();
+        self.db.write(move |c| {
             let policy = policies::get(c, caller.tenant_id, draft.policy_id)
                 .map_err(|_| Error::invalid("policy_id", "no such policy"))?;
             if policy.spec.status == PolicyStatus::Archived {
                 return Err(Error::Conflict("an archived policy cannot be changed".into()));
             }
             policies::insert_limit(c, &limit)?;
-            let version = self.bump_for_limits(c, caller, &policy, now)?;
+            let version = gov.bump_for_limits(c, &caller, &policy, now)?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -317,7 +298,9 @@ impl Gov {
         scope: Option<LimitScope>,
     ) -> Result<PolicyLimit> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        let gov = self.clone();
+        self.db.write(move |c| {
             let current = policies::get_limit(c, caller.tenant_id, id).or_not_found("limit")?;
             let draft = LimitDraft {
                 policy_id: current.policy_id,
@@ -330,7 +313,7 @@ impl Gov {
             let limit = PolicyLimit { value, window_seconds, scope, updated_at: now, ..current };
             policies::update_limit(c, &limit)?;
             let policy = policies::get(c, caller.tenant_id, limit.policy_id)?;
-            let version = self.bump_for_limits(c, caller, &policy, now)?;
+            let version = gov.bump_for_limits(c, &caller, &policy, now)?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -344,11 +327,13 @@ impl Gov {
 
     pub fn delete_limit(&self, caller: &Caller, id: LimitId) -> Result<()> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        let gov = self.clone();
+        self.db.write(move |c| {
             let limit = policies::get_limit(c, caller.tenant_id, id).or_not_found("limit")?;
             policies::delete_limit(c, caller.tenant_id, id)?;
             let policy = policies::get(c, caller.tenant_id, limit.policy_id)?;
-            let version = self.bump_for_limits(c, caller, &policy, now)?;
+            let version = gov.bump_for_limits(c, &caller, &policy, now)?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -388,7 +373,8 @@ impl Gov {
             return Err(Error::invalid("near_threshold_pct", "must be above 0 and below 100"));
         }
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let before = policies::controls(c, caller.tenant_id)?;
             policies::save_controls(c, caller.tenant_id, &controls, &caller.actor.id, now)?;
             audit::record(

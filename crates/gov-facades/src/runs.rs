@@ -58,7 +58,7 @@ pub(crate) fn finish(
     run.status = status;
     run.termination_reason = Some(reason);
     run.completed_at = Some(now);
-    evidence::attribute_costs(c, run.tenant_id, run.run_id, now)?;
+    evidence::attribute_costs(c, run.tenant_id, run.run_id, run.trace_id, now)?;
     traces::finalize(c, run.tenant_id, run.trace_id, status.as_str(), run.step_count, &run.head_hash, now)?;
     Ok(())
 }
@@ -77,8 +77,10 @@ impl Gov {
             Some(_) => return Err(Error::invalid("metadata", "must be a JSON object of at most 16 KiB")),
         };
         let now = self.clock.now();
-        self.db.write(|c| {
-            self.refuse_killed_agent(c, caller.tenant_id, &agent_id)?;
+        let caller = caller.clone();
+        let gov = self.clone();
+        self.db.write(move |c| {
+            gov.refuse_killed_agent(c, caller.tenant_id, &agent_id)?;
             let applicable = policies::active_with_limits(c, caller.tenant_id)?;
             let controls = policies::controls(c, caller.tenant_id)?;
             let attributes = gov_policy::RunAttributes {
@@ -186,7 +188,8 @@ impl Gov {
     /// The agent reports the end of its run.
     pub fn complete_run(&self, caller: &Caller, id: RunId, outcome: Completion) -> Result<Run> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
             let mut run = locked.run;
             match (run.status, outcome) {
@@ -218,7 +221,8 @@ impl Gov {
 
     pub fn cancel_run(&self, caller: &Caller, id: RunId) -> Result<Run> {
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
             let mut run = locked.run;
             if run.status.is_terminal() {
@@ -249,7 +253,8 @@ impl Gov {
             return Err(Error::invalid("new_limit", "must be a number above 0"));
         }
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
             let mut run = locked.run;
             if run.status != RunStatus::Paused {
@@ -303,9 +308,11 @@ impl Gov {
 
     /// Lets a killed agent start runs again.
     pub fn release_agent(&self, caller: &Caller, agent_id: &str) -> Result<()> {
+        let agent_id = agent_id.to_owned();
         let now = self.clock.now();
-        self.db.write(|c| {
-            runs::release_agent(c, caller.tenant_id, agent_id).or_not_found("killed agent")?;
+        let caller = caller.clone();
+        self.db.write(move |c| {
+            runs::release_agent(c, caller.tenant_id, &agent_id).or_not_found("killed agent")?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -313,7 +320,7 @@ impl Gov {
                 NewAuditEntry {
                     action: "agent.released",
                     resource_type: "agent",
-                    resource_id: agent_id.to_owned(),
+                    resource_id: agent_id,
                     details: json!({}),
                 },
                 now,

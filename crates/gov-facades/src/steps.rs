@@ -235,12 +235,14 @@ impl Gov {
     pub fn record_step(&self, caller: &Caller, run_id: RunId, input: StepInput) -> Result<StepOutcome> {
         let step = input.validate()?;
         let now = self.clock.now();
-        self.db.write(|c| {
+        let caller = caller.clone();
+        let gov = self.clone();
+        self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, run_id).or_not_found("run")?;
             let mut run = locked.run;
             refuse_if_closed(&run)?;
-            let verdict = self.judge(c, &run, locked.override_count, &step, now, Mode::Record)?;
-            let (step, incident_id) = self.enforce(c, caller, &mut run, &step, &verdict, now)?;
+            let verdict = gov.judge(c, &run, locked.override_count, &step, now, Mode::Record)?;
+            let (step, incident_id) = gov.enforce(c, &caller, &mut run, &step, &verdict, now)?;
             runs::save(c, &run, locked.override_count)?;
             Ok(StepOutcome { step, verdict, run, incident_id })
         })

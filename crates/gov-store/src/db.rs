@@ -14,6 +14,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use crate::StoreError;
+use crate::writer::{Open, Reply, Writer};
 
 /// Which database a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,11 +83,13 @@ type PgPool = Pool<ConnectionManager<PgConnection>>;
 
 #[derive(Clone)]
 enum Pools {
-    /// SQLite allows one writer at a time: writes queue on a one-connection pool instead of
-    /// spinning on `SQLITE_BUSY`, reads run concurrently under WAL.
+    /// SQLite allows one writer at a time: writes queue for the writer thread (group commit)
+    /// instead of spinning on `SQLITE_BUSY`; reads run concurrently under WAL.
     Sqlite {
         read: SqlitePool,
-        write: SqlitePool,
+        writer: Writer,
+        path: String,
+        sync: SqliteSync,
     },
     Postgres(PgPool),
 }
@@ -184,20 +187,18 @@ impl Db {
                         StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
-                let build = |size: u32| {
-                    Pool::builder()
-                        .max_size(size)
-                        .connection_timeout(options.acquire_timeout)
-                        .connection_customizer(Box::new(SqlitePragmas { sync: options.sqlite_sync }))
-                        .build(ConnectionManager::<SqliteConnection>::new(path))
-                        .map_err(|e| {
-                            StoreError::Unavailable(format!("cannot open SQLite database {path}: {e}"))
-                        })
-                };
                 // The writer first: it switches the file to WAL before readers open it.
-                let write = build(1)?;
-                let read = build(options.pool_size.max(1))?;
-                Pools::Sqlite { read, write }
+                let writer = Writer::start(opener(path.to_owned(), options.sqlite_sync))?;
+                let read = Pool::builder()
+                    .max_size(options.pool_size.max(1))
+                    .connection_timeout(options.acquire_timeout)
+                    .test_on_check_out(false)
+                    .connection_customizer(Box::new(SqlitePragmas { sync: options.sqlite_sync }))
+                    .build(ConnectionManager::<SqliteConnection>::new(path))
+                    .map_err(|e| {
+                        StoreError::Unavailable(format!("cannot open SQLite database {path}: {e}"))
+                    })?;
+                Pools::Sqlite { read, writer, path: path.to_owned(), sync: options.sqlite_sync }
             }
         };
         Ok(Db { pools })
@@ -227,19 +228,37 @@ impl Db {
         }
     }
 
-    /// Runs `f` in one transaction: all of its writes commit together or none do. On SQLite the
-    /// transaction is `IMMEDIATE`, so it holds the write lock from its first statement.
-    pub fn write<T, E>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    /// Runs `f` in one transaction: all of its writes commit together or none do, and `write`
+    /// returns only once they are committed. On SQLite the transaction runs on the writer thread,
+    /// in a savepoint of an `IMMEDIATE` batch transaction (see `writer.rs`).
+    pub fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        E: From<StoreError>,
+        F: FnOnce(&mut Conn<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
         match &self.pools {
-            Pools::Sqlite { write, .. } => {
-                let mut c = write.get().map_err(StoreError::from)?;
-                c.immediate_transaction::<T, TxError<E>, _>(|c| {
-                    f(&mut Conn(Inner::Sqlite(c))).map_err(TxError::App)
+            Pools::Sqlite { writer, .. } => {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
+                writer.submit(Box::new(move |conn: &mut SqliteConnection| -> Reply {
+                    let result = conn
+                        .transaction::<T, TxError<E>, _>(|c| {
+                            f(&mut Conn(Inner::Sqlite(c))).map_err(TxError::App)
+                        })
+                        .map_err(TxError::into_app);
+                    Box::new(move |committed: Result<(), String>| {
+                        let answer = match committed {
+                            Ok(()) => result,
+                            Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
+                        };
+                        let _ = tx.send(answer);
+                    })
+                }))?;
+                rx.recv().unwrap_or_else(|_| {
+                    Err(E::from(StoreError::Unavailable(
+                        "the write was interrupted and rolled back".to_owned(),
+                    )))
                 })
-                .map_err(TxError::into_app)
             }
             Pools::Postgres(pool) => {
                 let mut c = pool.get().map_err(StoreError::from)?;
@@ -257,17 +276,29 @@ impl Db {
         })
     }
 
-    /// Runs `f` on the connection that writes, outside any transaction (migrations).
+    /// Runs `f` on a connection of its own, outside any transaction (migrations).
     pub(crate) fn with_writer<T>(
         &self,
         sqlite: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
         pg: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         match &self.pools {
-            Pools::Sqlite { write, .. } => sqlite(&mut *write.get()?),
+            Pools::Sqlite { path, sync, .. } => sqlite(&mut opener(path.clone(), *sync)()?),
             Pools::Postgres(pool) => pg(&mut *pool.get()?),
         }
     }
+}
+
+/// Opens a SQLite connection with the server's pragmas.
+fn opener(path: String, sync: SqliteSync) -> Open {
+    Box::new(move || {
+        let mut conn = SqliteConnection::establish(&path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open SQLite database {path}: {e}")))?;
+        SqlitePragmas { sync }
+            .on_acquire(&mut conn)
+            .map_err(|e| StoreError::Unavailable(format!("cannot configure SQLite database {path}: {e}")))?;
+        Ok(conn)
+    })
 }
 
 /// The file name inside a SQLite URL.

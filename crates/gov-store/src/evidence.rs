@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use gov_model::{
     CostRecord, CostRecordId, OverrideRecord, Page, PageRequest, PolicyId, PreventionRecord, RunId,
-    SignalType, TenantId, ThresholdSignal, Timestamp,
+    SignalType, TenantId, ThresholdSignal, Timestamp, TraceId,
 };
 
 use crate::convert::to_db;
@@ -269,11 +269,12 @@ pub fn attribute_costs(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     run: RunId,
+    trace: TraceId,
     now: Timestamp,
 ) -> Result<Vec<CostRecord>, StoreError> {
-    let (t, r) = (tenant.to_string(), run.to_string());
+    let (t, tr) = (tenant.to_string(), trace.to_string());
     let steps: Vec<(Option<String>, i64, i64, i64, f64)> = dispatch!(conn, |c| aos_trace_steps::table
-        .filter(aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::run_id.eq(&r)))
+        .filter(aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&tr)))
         .select((
             aos_trace_steps::model,
             aos_trace_steps::input_tokens,

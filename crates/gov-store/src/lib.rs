@@ -9,6 +9,7 @@ mod db;
 mod error;
 mod models;
 mod schema;
+mod writer;
 
 pub mod api_keys;
 pub mod audit;

@@ -9,7 +9,7 @@ use crate::convert::{from_db, opt_from_db, opt_to_db, parse, parse_opt, to_db};
 use crate::schema::{incident_comments, incident_events, incidents};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = incidents, treat_none_as_null = true, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(table_name = incidents, primary_key(incident_id), treat_none_as_null = true, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct IncidentRow {
     pub incident_id: String,
     pub tenant_id: String,

@@ -103,7 +103,7 @@ impl PolicyVersionRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = policy_limits, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(table_name = policy_limits, primary_key(limit_id), check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct PolicyLimitRow {
     pub limit_id: String,
     pub tenant_id: String,
@@ -166,7 +166,7 @@ pub(crate) fn limits_json(limits: &[PolicyLimit]) -> String {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = policy_controls, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(table_name = policy_controls, primary_key(tenant_id), check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct PolicyControlsRow {
     pub tenant_id: String,
     pub enforcement_mode: String,

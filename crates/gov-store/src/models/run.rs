@@ -9,7 +9,7 @@ use crate::convert::{from_db, json, opt_from_db, opt_to_db, parse, parse_opt, to
 use crate::schema::{agent_kills, policy_snapshots, runs};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = runs, treat_none_as_null = true, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(table_name = runs, primary_key(run_id), treat_none_as_null = true, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub(crate) struct RunRow {
     pub run_id: String,
     pub tenant_id: String,
