@@ -76,8 +76,13 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| FacadeError::Internal("application state missing".into()))?;
-            let gov = state.gov.clone();
-            let principal = blocking(move || gov.authenticate(&token)).await?;
+            let principal = match state.gov.authenticate_cached(&token) {
+                Some(principal) => principal,
+                None => {
+                    let gov = state.gov.clone();
+                    blocking(move || gov.authenticate(&token)).await?
+                }
+            };
             if !principal.allows(S::SCOPE) {
                 return Err(FacadeError::Forbidden(format!(
                     "this API key lacks the `{}` scope (it has: {})",

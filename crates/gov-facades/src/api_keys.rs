@@ -110,6 +110,13 @@ pub(crate) fn issue(
 }
 
 impl Gov {
+    /// The principal behind a bearer token if it was authenticated within the last second (see
+    /// `auth_cache.rs`); `None` means: call [`Gov::authenticate`]. Does no I/O.
+    pub fn authenticate_cached(&self, token: &str) -> Option<Principal> {
+        prefix_of(token)?;
+        self.auth_cache.get(&hash(token), self.clock.now())
+    }
+
     /// Finds the principal behind a bearer token.
     pub fn authenticate(&self, token: &str) -> Result<Principal> {
         let prefix = prefix_of(token).ok_or(Error::Unauthorized(AuthFailure::Invalid))?;
@@ -138,7 +145,9 @@ impl Gov {
                 tracing::warn!(key_id = %key.id, error = %err, "could not record API key use");
             }
         }
-        Ok(Principal { tenant_id: key.tenant_id, api_key_id: key.id, scopes: key.scopes })
+        let principal = Principal { tenant_id: key.tenant_id, api_key_id: key.id, scopes: key.scopes };
+        self.auth_cache.put(&hash(token), principal.clone(), key.expires_at);
+        Ok(principal)
     }
 
     pub fn create_api_key(&self, caller: &Caller, input: NewApiKey) -> Result<CreatedKey> {
@@ -164,8 +173,15 @@ impl Gov {
         self.db.read(|c| api_keys::get(c, tenant, id).or_not_found("api key"))
     }
 
-    /// Revokes a key at once: the next request with it gets 401.
+    /// Revokes a key at once: the next request with it gets 401 (on another replica, within
+    /// one second).
     pub fn revoke_api_key(&self, caller: &Caller, id: ApiKeyId) -> Result<ApiKey> {
+        let revoked = self.revoke_api_key_in_db(caller, id);
+        self.auth_cache.forget(id);
+        revoked
+    }
+
+    fn revoke_api_key_in_db(&self, caller: &Caller, id: ApiKeyId) -> Result<ApiKey> {
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
@@ -189,6 +205,12 @@ impl Gov {
     /// Issues a replacement with the same name, scopes and expiry, and revokes the old key in the
     /// same transaction: from the response on, only the new key works.
     pub fn rotate_api_key(&self, caller: &Caller, id: ApiKeyId) -> Result<(CreatedKey, ApiKey)> {
+        let rotated = self.rotate_api_key_in_db(caller, id);
+        self.auth_cache.forget(id);
+        rotated
+    }
+
+    fn rotate_api_key_in_db(&self, caller: &Caller, id: ApiKeyId) -> Result<(CreatedKey, ApiKey)> {
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use gov_model::{Actor, TenantId};
 use gov_store::{Backend, Db, DbOptions, StoreError, migrate};
 
+use crate::auth_cache::AuthCache;
 use crate::snapshot_cache::SnapshotCache;
 use crate::{Clock, CreatedKey, Result, SystemClock};
 
@@ -14,6 +15,7 @@ pub struct Gov {
     pub(crate) db: Db,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) snapshots: Arc<SnapshotCache>,
+    pub(crate) auth_cache: Arc<AuthCache>,
 }
 
 /// Who is calling a use case and on behalf of which tenant.
@@ -37,6 +39,7 @@ impl Gov {
             db: Db::connect(database_url, options)?,
             clock: Arc::new(SystemClock),
             snapshots: Arc::new(SnapshotCache::default()),
+            auth_cache: Arc::new(AuthCache::default()),
         })
     }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod activity;
 mod api_keys;
 mod audit;
+mod auth_cache;
 mod chain;
 mod clock;
 mod error;
