@@ -4,25 +4,14 @@ use diesel::{Connection, RunQueryDsl};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, json};
+use crate::helpers::{TestApp, json, raw_execute};
 
-/// Runs SQL directly against the test database, as an attacker with database access would.
-fn raw(url: &str, sql: &str) -> Result<usize, diesel::result::Error> {
-    if url.starts_with("postgres") {
-        let mut c = diesel::pg::PgConnection::establish(url).unwrap();
-        diesel::sql_query(sql).execute(&mut c)
-    } else {
-        let mut c = diesel::sqlite::SqliteConnection::establish(url).unwrap();
-        diesel::sql_query(sql).execute(&mut c)
-    }
-}
-
-/// Like [`raw`], with the table's protective triggers out of the way.
+/// Like [`raw_execute`], with the table's protective triggers out of the way.
 fn forge(url: &str, table: &str, sql: &str) {
     if url.starts_with("postgres") {
-        raw(url, &format!("ALTER TABLE {table} DISABLE TRIGGER USER")).unwrap();
-        raw(url, sql).unwrap();
-        raw(url, &format!("ALTER TABLE {table} ENABLE TRIGGER USER")).unwrap();
+        raw_execute(url, &format!("ALTER TABLE {table} DISABLE TRIGGER USER")).unwrap();
+        raw_execute(url, sql).unwrap();
+        raw_execute(url, &format!("ALTER TABLE {table} ENABLE TRIGGER USER")).unwrap();
     } else {
         let mut c = diesel::sqlite::SqliteConnection::establish(url).unwrap();
         for t in [format!("{table}_no_update"), format!("{table}_no_delete"), format!("{table}_guard_update")]
@@ -52,7 +41,7 @@ async fn evidence_rows_cannot_be_changed_or_deleted() {
         "DELETE FROM aos_traces",
         "UPDATE incident_events SET detail = 'x'",
     ] {
-        assert!(raw(url, sql).is_err(), "{sql} was allowed");
+        assert!(raw_execute(url, sql).is_err(), "{sql} was allowed");
     }
 }
 

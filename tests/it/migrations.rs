@@ -1,10 +1,8 @@
 //! Migrations run up, down and up again on a fresh database, and append-only tables stay so.
 
-use diesel::Connection;
-use diesel::RunQueryDsl;
 use gov_model::Actor;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::helpers::{TestApp, TestDb, raw_count, raw_execute};
 
 #[tokio::test]
 async fn migrations_go_up_down_and_up_again() {
@@ -26,16 +24,6 @@ async fn migrations_go_up_down_and_up_again() {
     gov.create_tenant(&Actor::cli(), "after").unwrap();
 }
 
-fn raw_execute(url: &str, sql: &str) -> Result<usize, diesel::result::Error> {
-    if url.starts_with("postgres") {
-        let mut c = diesel::pg::PgConnection::establish(url).unwrap();
-        diesel::sql_query(sql).execute(&mut c)
-    } else {
-        let mut c = diesel::sqlite::SqliteConnection::establish(url).unwrap();
-        diesel::sql_query(sql).execute(&mut c)
-    }
-}
-
 #[tokio::test]
 async fn audit_rows_cannot_be_updated_or_deleted() {
     let app = TestApp::spawn().await;
@@ -44,4 +32,29 @@ async fn audit_rows_cannot_be_updated_or_deleted() {
     assert!(raw_execute(url, "UPDATE audit_logs SET action = 'forged'").is_err());
     assert!(raw_execute(url, "DELETE FROM audit_logs").is_err());
     assert!(app.audit_count() > 0);
+}
+
+#[tokio::test]
+async fn upgrading_seeds_the_levers_of_existing_tenants() {
+    let db = TestDb::create_unmigrated();
+    let gov = db.gov();
+    gov.migrate_up().unwrap();
+    gov.migrate_down().unwrap();
+    let url = db.url();
+    raw_execute(url, "INSERT INTO tenants (tenant_id, name, plan, created_at, settings) VALUES ('t-old', 'old', 'self_hosted', '2026-01-01 00:00:00', '{}')").unwrap();
+    gov.migrate_up().unwrap();
+    for (table, rows) in [
+        ("go_live_state", 1),
+        ("risk_policy", 4),
+        ("heimdall_policy", 4),
+        ("regression_policy", 4),
+        ("regression_state", 4),
+    ] {
+        assert_eq!(
+            raw_count(url, &format!("SELECT count(*) AS n FROM {table} WHERE tenant_id = 't-old'")),
+            rows,
+            "{table}"
+        );
+    }
+    assert_eq!(raw_count(url, "SELECT count(*) AS n FROM go_live_state WHERE go_live_enabled"), 0);
 }

@@ -69,6 +69,17 @@ async fn the_openapi_document_covers_every_endpoint() {
         }
     }
     let expected: BTreeSet<String> = [
+        "GET /api/governance/go-live/state",
+        "GET /api/governance/go-live/checklist",
+        "POST /api/governance/go-live/enable",
+        "POST /api/governance/go-live/disable",
+        "POST /api/governance/go-live/kill-switch/engage",
+        "POST /api/governance/go-live/kill-switch/release",
+        "GET /api/governance/risk/policies",
+        "POST /api/governance/risk/policies/upsert",
+        "GET /api/governance/risk/ledger/today",
+        "POST /api/governance/risk/check-and-reserve",
+        "POST /api/governance/risk/settle",
         "DELETE /api/v1/accounts/users/{user_id}",
         "DELETE /api/v1/connectivity/api-keys/{key_id}",
         "DELETE /api/v1/policies/limits/{limit_id}",

@@ -13,6 +13,7 @@ use gov_model::{Actor, Principal, Scope};
 use crate::blocking::blocking;
 use crate::error::ApiError;
 use crate::extract::request_id;
+use crate::guard::{Class, classify};
 use crate::state::AppState;
 
 /// A scope an endpoint requires, as a type.
@@ -90,6 +91,23 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
                     principal.scopes
                 ))
                 .into());
+            }
+            let class = classify(req.method(), &req.match_pattern().unwrap_or_default());
+            if class != Class::Exempt {
+                // Fail closed: an unreadable state refuses the request (503), never lets it through.
+                let levers = match state.gov.go_live_cached(principal.tenant_id) {
+                    Some(levers) => levers,
+                    None => {
+                        let (gov, tenant) = (state.gov.clone(), principal.tenant_id);
+                        blocking(move || gov.go_live(tenant)).await?
+                    }
+                };
+                if class == Class::ProdExec && levers.kill_switch_engaged {
+                    return Err(ApiError::KillSwitch(levers.reason));
+                }
+                if state.go_live_enforce && !levers.go_live_enabled {
+                    return Err(ApiError::NotLive);
+                }
             }
             let caller = Caller {
                 tenant_id: principal.tenant_id,

@@ -111,6 +111,10 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "GOV_WORKERS")]
     pub workers: Option<usize>,
+    /// Refuse the guarded requests of tenants whose go-live switch is off (also read from the
+    /// seed's `GO_LIVE_ENFORCE`).
+    #[arg(long, env = "GOV_GO_LIVE_ENFORCE")]
+    pub go_live_enforce: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,8 +176,12 @@ fn demo(url: Option<String>, key: Option<String>) -> anyhow::Result<()> {
             let gov = Gov::connect(&dir.join("gov.db").display().to_string(), &DbOptions::default())?;
             gov.migrate_up()?;
             let key = gov.bootstrap()?.context("a fresh database has no tenant")?.admin_key.secret;
-            let config =
-                ServerConfig { listen: "127.0.0.1:0".to_owned(), max_body_bytes: 262_144, workers: Some(2) };
+            let config = ServerConfig {
+                listen: "127.0.0.1:0".to_owned(),
+                max_body_bytes: 262_144,
+                workers: Some(2),
+                go_live_enforce: false,
+            };
             let (tx, rx) = std::sync::mpsc::channel();
             let server = std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
@@ -208,8 +216,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(created) = gov.bootstrap().context("creating the default tenant")? {
         print_tenant(&created);
     }
-    let config =
-        ServerConfig { listen: args.listen, max_body_bytes: args.max_body_bytes, workers: args.workers };
+    let go_live_enforce = args.go_live_enforce
+        || std::env::var("GO_LIVE_ENFORCE").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    let config = ServerConfig {
+        listen: args.listen,
+        max_body_bytes: args.max_body_bytes,
+        workers: args.workers,
+        go_live_enforce,
+    };
     actix_web::rt::System::new().block_on(async move {
         let server = startup::start(gov, &config)?;
         tracing::info!(addr = %server.addr, "gov listening");

@@ -25,6 +25,12 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed for this path")]
     MethodNotAllowed,
+    /// The tenant's go-live switch is off and `GO_LIVE_ENFORCE` is on.
+    #[error("this tenant is not live: POST /api/governance/go-live/enable to go live")]
+    NotLive,
+    /// The tenant's kill switch is engaged and the request executes in production.
+    #[error("the kill switch is engaged ({0}): production execution is refused until it is released")]
+    KillSwitch(String),
 }
 
 impl ApiError {
@@ -55,6 +61,8 @@ impl ApiError {
             }
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::NotLive => (StatusCode::FORBIDDEN, "go_live_disabled"),
+            ApiError::KillSwitch(_) => (StatusCode::CONFLICT, "kill_switch_engaged"),
         }
     }
 

@@ -3,6 +3,8 @@
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpMessage, HttpRequest, web};
+
+use crate::state::AppState;
 use gov_model::{PageRequest, SortDirection};
 use serde::Deserialize;
 
@@ -101,4 +103,58 @@ pub struct RequestId(pub String);
 
 pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+/// A body sent as JSON or as an HTML form (`application/x-www-form-urlencoded`, what `curl -d`
+/// sends): the governance endpoints take both, so the seed's curl commands work as written.
+/// Errors follow the JSON rules: 400 malformed, 413 too large, 415 other types, 422 bad fields.
+pub struct Input<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Input<T> {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let limit = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.max_body_bytes);
+        let bytes = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge { limit }
+                } else {
+                    ApiError::Malformed(e.to_string())
+                }
+            })?;
+            let form = req
+                .headers()
+                .get(actix_web::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            match form.as_deref() {
+                Some("application/x-www-form-urlencoded") => {
+                    serde_urlencoded::from_bytes(&body).map(Input).map_err(|e| ApiError::Validation {
+                        message: e.to_string(),
+                        details: serde_json::Value::Null,
+                    })
+                }
+                None | Some("application/json") => {
+                    let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
+                    serde_json::from_slice(text).map(Input).map_err(|e| {
+                        if e.is_data() {
+                            ApiError::Validation {
+                                message: e.to_string(),
+                                details: serde_json::json!({ "line": e.line(), "column": e.column() }),
+                            }
+                        } else {
+                            ApiError::Malformed(e.to_string())
+                        }
+                    })
+                }
+                Some(other) => Err(ApiError::UnsupportedMediaType(format!(
+                    "{other}: send application/json or application/x-www-form-urlencoded"
+                ))),
+            }
+        })
+    }
 }

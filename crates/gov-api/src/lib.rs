@@ -7,6 +7,7 @@ mod blocking;
 mod envelope;
 mod error;
 mod extract;
+mod guard;
 mod metrics;
 mod observe;
 mod routes;

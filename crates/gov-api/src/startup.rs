@@ -22,6 +22,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Refuse guarded requests of tenants that are not live (seed 004 `GO_LIVE_ENFORCE`).
+    pub go_live_enforce: bool,
 }
 
 /// A bound, not yet awaited server.
@@ -42,7 +44,13 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
         TcpListener::bind(&config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let openapi_json = openapi().to_json().context("rendering the OpenAPI document")?;
-    let state = web::Data::new(AppState { gov, metrics: Metrics::new()?, openapi_json });
+    let state = web::Data::new(AppState {
+        gov,
+        metrics: Metrics::new()?,
+        openapi_json,
+        max_body_bytes: config.max_body_bytes,
+        go_live_enforce: config.go_live_enforce,
+    });
     let limit = config.max_body_bytes;
     let mut server = HttpServer::new(move || {
         let (app, _) = routes::register(App::new().into_utoipa_app()).split_for_parts();

@@ -9,4 +9,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The OpenAPI document, rendered once at start-up.
     pub openapi_json: String,
+    pub max_body_bytes: usize,
+    /// Whether a tenant that is not live is refused its guarded requests (`GO_LIVE_ENFORCE`).
+    pub go_live_enforce: bool,
 }

@@ -90,6 +90,7 @@ impl Gov {
             },
             now,
         )?;
+        gov_store::levers::seed_tenant(c, tenant.id, now)?;
         let admin_key = api_keys::issue(
             c,
             tenant.id,

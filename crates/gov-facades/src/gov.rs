@@ -6,6 +6,7 @@ use gov_model::{Actor, TenantId};
 use gov_store::{Backend, Db, DbOptions, StoreError, migrate};
 
 use crate::auth_cache::AuthCache;
+use crate::golive::GoLiveCache;
 use crate::snapshot_cache::SnapshotCache;
 use crate::{Clock, CreatedKey, Result, SystemClock};
 
@@ -16,6 +17,7 @@ pub struct Gov {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) snapshots: Arc<SnapshotCache>,
     pub(crate) auth_cache: Arc<AuthCache>,
+    pub(crate) go_live_cache: Arc<GoLiveCache>,
 }
 
 /// Who is calling a use case and on behalf of which tenant.
@@ -40,6 +42,7 @@ impl Gov {
             clock: Arc::new(SystemClock),
             snapshots: Arc::new(SnapshotCache::default()),
             auth_cache: Arc::new(AuthCache::default()),
+            go_live_cache: Arc::new(GoLiveCache::default()),
         })
     }
 

@@ -80,6 +80,13 @@ impl Gov {
         let caller = caller.clone();
         let gov = self.clone();
         self.db.write(move |c| {
+            let levers = gov_store::levers::go_live(c, caller.tenant_id)?;
+            if levers.kill_switch_engaged {
+                return Err(Error::Conflict(format!(
+                    "the kill switch is engaged ({}): no run may start until it is released",
+                    levers.reason
+                )));
+            }
             gov.refuse_killed_agent(c, caller.tenant_id, &agent_id)?;
             let applicable = policies::active_with_limits(c, caller.tenant_id)?;
             let controls = policies::controls(c, caller.tenant_id)?;

@@ -269,6 +269,19 @@ impl Gov {
         now: Timestamp,
         mode: Mode,
     ) -> Result<Verdict> {
+        let levers = gov_store::levers::go_live(c, run.tenant_id)?;
+        if levers.kill_switch_engaged {
+            return Ok(forced(ForcedStop {
+                violation_type: PolicyViolationType::KillSwitch,
+                termination: RunTerminationReason::KillSwitch,
+                policy_id: None,
+                reason: format!(
+                    "the kill switch is engaged (by {}: {}): every run stops at its next step",
+                    levers.changed_by, levers.reason
+                ),
+                opens_incident: true,
+            }));
+        }
         if let Some(kill) = runs::agent_kill(c, run.tenant_id, &run.agent_id)? {
             return Ok(forced(killed(&kill)));
         }

@@ -330,6 +330,170 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    go_live_state (id) {
+        id -> Text,
+        tenant_id -> Text,
+        go_live_enabled -> Bool,
+        kill_switch_engaged -> Bool,
+        changed_by -> Text,
+        reason -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_policy (id) {
+        id -> Text,
+        tenant_id -> Text,
+        engine -> Text,
+        max_daily_loss -> Nullable<Double>,
+        max_daily_exposure -> Nullable<Double>,
+        max_open_risk -> Nullable<Double>,
+        max_actions_per_day -> Nullable<BigInt>,
+        enabled -> Bool,
+        changed_by -> Text,
+        reason -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_ledger_day (id) {
+        id -> Text,
+        tenant_id -> Text,
+        day -> Date,
+        engine -> Text,
+        exposure_used -> Double,
+        open_risk_reserved -> Double,
+        realized_loss -> Double,
+        actions_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    risk_event (id) {
+        id -> Text,
+        tenant_id -> Text,
+        engine -> Text,
+        action -> Text,
+        amount -> Double,
+        ok -> Bool,
+        reason -> Text,
+        actor -> Text,
+        correlation_id -> Text,
+        metadata_json -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    heimdall_policy (id) {
+        id -> Text,
+        tenant_id -> Text,
+        domain -> Text,
+        min_confidence_prod -> Double,
+        min_sandbox_trials -> BigInt,
+        min_sandbox_success_rate -> Double,
+        prod_use_enabled -> Bool,
+        changed_by -> Text,
+        reason -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    heimdall_scorecard_day (id) {
+        id -> Text,
+        tenant_id -> Text,
+        day -> Date,
+        domain -> Text,
+        trials -> BigInt,
+        successes -> BigInt,
+        success_rate -> Double,
+        avg_confidence -> Double,
+    }
+}
+
+diesel::table! {
+    heimdall_recommendation (id) {
+        id -> Text,
+        tenant_id -> Text,
+        domain -> Text,
+        confidence -> Double,
+        recommendation_json -> Text,
+        evidence_json -> Text,
+        prod_eligible -> Bool,
+        gate_reason -> Text,
+        actor -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    heimdall_event (id) {
+        id -> Text,
+        tenant_id -> Text,
+        domain -> Text,
+        event -> Text,
+        ok -> Bool,
+        confidence -> Nullable<Double>,
+        recommendation_id -> Nullable<Text>,
+        actor -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kpi_event (id) {
+        id -> Text,
+        tenant_id -> Text,
+        domain -> Text,
+        metric -> Text,
+        success -> Bool,
+        value -> Nullable<Double>,
+        actor -> Text,
+        correlation_id -> Nullable<Text>,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    regression_policy (id) {
+        id -> Text,
+        tenant_id -> Text,
+        domain -> Text,
+        metric -> Text,
+        window_events -> BigInt,
+        baseline_events -> BigInt,
+        min_events_to_enforce -> BigInt,
+        max_drop_fraction -> Double,
+        action -> Text,
+        enabled -> Bool,
+        changed_by -> Text,
+        reason -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    regression_state (id) {
+        id -> Text,
+        tenant_id -> Text,
+        domain -> Text,
+        metric -> Text,
+        triggered -> Bool,
+        baseline -> Nullable<Double>,
+        current -> Nullable<Double>,
+        drop_fraction -> Nullable<Double>,
+        last_checked_at -> Nullable<Timestamp>,
+        last_triggered_at -> Nullable<Timestamp>,
+        note -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -352,4 +516,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     policy_override_records,
     rate_counters,
     cost_records,
+    go_live_state,
+    risk_policy,
+    risk_ledger_day,
+    risk_event,
+    heimdall_policy,
+    heimdall_scorecard_day,
+    heimdall_recommendation,
+    heimdall_event,
+    kpi_event,
+    regression_policy,
+    regression_state,
 );

@@ -68,9 +68,11 @@ fn template(admin_url: &str) -> &'static str {
                 .expect("look up template");
         if exists.n == 0 {
             exec(&mut conn, &format!("CREATE DATABASE {name}")).expect("create template");
-            let gov = Gov::connect(&with_database(admin_url, &name), &options()).expect("connect template");
-            gov.migrate_up().expect("migrate template");
         }
+        // Migrate (or finish migrating) the template with the migrations this binary embeds.
+        let gov = Gov::connect(&with_database(admin_url, &name), &options()).expect("connect template");
+        gov.migrate_up().expect("migrate template");
+        drop(gov);
         exec(&mut conn, "SELECT pg_advisory_unlock(7201)").expect("unlock");
         name
     })
@@ -87,6 +89,34 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// Runs SQL directly against a test database, as someone with database access would.
+pub fn raw_execute(url: &str, sql: &str) -> Result<usize, diesel::result::Error> {
+    if url.starts_with("postgres") {
+        let mut c = PgConnection::establish(url).expect("connect");
+        diesel::sql_query(sql).execute(&mut c)
+    } else {
+        let mut c = diesel::sqlite::SqliteConnection::establish(url).expect("connect");
+        diesel::sql_query(sql).execute(&mut c)
+    }
+}
+
+/// `SELECT count(*) ...` run directly against a test database.
+pub fn raw_count(url: &str, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: Count = if url.starts_with("postgres") {
+        diesel::sql_query(sql).get_result(&mut PgConnection::establish(url).expect("connect"))
+    } else {
+        diesel::sql_query(sql)
+            .get_result(&mut diesel::sqlite::SqliteConnection::establish(url).expect("connect"))
+    }
+    .expect("count");
+    row.n
 }
 
 impl TestDb {

@@ -10,7 +10,7 @@ use gov_model::{Actor, Timestamp};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
-pub use database::TestDb;
+pub use database::{TestDb, raw_count, raw_execute};
 
 pub struct TestApp {
     pub base: String,
@@ -61,6 +61,15 @@ impl Clock for TestClock {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(false).await
+    }
+
+    /// A server that refuses guarded requests of tenants that are not live (`GO_LIVE_ENFORCE`).
+    pub async fn spawn_enforcing_go_live() -> TestApp {
+        Self::spawn_with(true).await
+    }
+
+    async fn spawn_with(go_live_enforce: bool) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             gov_api::init_logging(gov_api::LogFormat::Human, "info");
         }
@@ -78,6 +87,7 @@ impl TestApp {
                     listen: "127.0.0.1:0".to_owned(),
                     max_body_bytes: 64 * 1024,
                     workers: Some(2),
+                    go_live_enforce,
                 };
                 let server = gov_api::start(server_gov, &config).expect("start server");
                 tx.send((server.addr, server.server.handle())).expect("report address");

@@ -4,12 +4,14 @@
 mod accounts;
 mod activity;
 mod api_keys;
+mod golive;
 mod health;
 mod incidents;
 mod logs;
 mod policies;
 mod policy_controls;
 mod policy_limits;
+mod risk;
 mod runs;
 mod traces;
 mod users;
@@ -102,6 +104,20 @@ where
                 .service(incidents::timeline)
                 .service(incidents::comments)
                 .service(incidents::add_comment),
+        )
+        .service(
+            scope::scope("/api/governance")
+                .service(golive::go_live_state)
+                .service(golive::checklist)
+                .service(golive::enable)
+                .service(golive::disable)
+                .service(golive::engage)
+                .service(golive::release)
+                .service(risk::policies)
+                .service(risk::upsert)
+                .service(risk::ledger_today)
+                .service(risk::check_and_reserve)
+                .service(risk::settle),
         )
 }
 

@@ -1,0 +1,174 @@
+//! Go-live and the kill switch (seed 004 "Go-Live Endpoints"): the tenant's production switch, the
+//! emergency stop, the go-live checklist, and the cached view of the state that guards requests.
+//!
+//! Requests read the state through a per-process cache refreshed at most `STALENESS` after it was
+//! read, so a change made on another replica takes effect here within that bound (changes made
+//! here take effect at once). The step path reads the state inside its own transaction.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gov_model::{GoLiveState, NewAuditEntry, PolicyStatus, TenantId};
+use gov_store::policies::PolicyFilter;
+use gov_store::{audit, levers, policies};
+use serde_json::json;
+
+use crate::{Caller, Error, Gov, Result, validate};
+
+/// How old a cached go-live state may be before it is read again.
+pub const STALENESS: Duration = Duration::from_millis(500);
+
+#[derive(Default)]
+pub(crate) struct GoLiveCache {
+    entries: Mutex<HashMap<TenantId, (GoLiveState, Instant)>>,
+}
+
+impl GoLiveCache {
+    fn get(&self, tenant: TenantId) -> Option<GoLiveState> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(&tenant).filter(|(_, at)| at.elapsed() < STALENESS).map(|(s, _)| s.clone())
+    }
+
+    fn put(&self, state: &GoLiveState) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.insert(state.tenant_id, (state.clone(), Instant::now()));
+    }
+}
+
+/// A lever change: who pulled it and why.
+#[derive(Debug, Clone)]
+pub struct LeverChange {
+    /// The operator named in the request (`actor`); defaults to the calling key.
+    pub actor: Option<String>,
+    pub reason: String,
+}
+
+/// One item of the go-live checklist.
+#[derive(Debug, Clone)]
+pub struct ChecklistItem {
+    pub item: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Lever {
+    Enable,
+    Disable,
+    Engage,
+    Release,
+}
+
+impl Lever {
+    const fn action(self) -> &'static str {
+        match self {
+            Lever::Enable => "go_live.enabled",
+            Lever::Disable => "go_live.disabled",
+            Lever::Engage => "kill_switch.engaged",
+            Lever::Release => "kill_switch.released",
+        }
+    }
+}
+
+impl Gov {
+    /// The state as of at most `STALENESS` ago, without I/O; `None` means: call [`Gov::go_live`].
+    pub fn go_live_cached(&self, tenant: TenantId) -> Option<GoLiveState> {
+        self.go_live_cache.get(tenant)
+    }
+
+    /// Reads the state from the database (and refreshes the cache).
+    pub fn go_live(&self, tenant: TenantId) -> Result<GoLiveState> {
+        let state = self.db.read(|c| levers::go_live(c, tenant))?;
+        self.go_live_cache.put(&state);
+        Ok(state)
+    }
+
+    pub fn enable_go_live(&self, caller: &Caller, change: LeverChange) -> Result<GoLiveState> {
+        self.pull(caller, change, Lever::Enable)
+    }
+
+    pub fn disable_go_live(&self, caller: &Caller, change: LeverChange) -> Result<GoLiveState> {
+        self.pull(caller, change, Lever::Disable)
+    }
+
+    /// Engages the kill switch: new runs and other production executions are refused, and every
+    /// live run is stopped at its next step.
+    pub fn engage_kill_switch(&self, caller: &Caller, change: LeverChange) -> Result<GoLiveState> {
+        self.pull(caller, change, Lever::Engage)
+    }
+
+    pub fn release_kill_switch(&self, caller: &Caller, change: LeverChange) -> Result<GoLiveState> {
+        self.pull(caller, change, Lever::Release)
+    }
+
+    fn pull(&self, caller: &Caller, change: LeverChange, lever: Lever) -> Result<GoLiveState> {
+        let reason = validate::text("reason", &change.reason, 2000)?;
+        let actor = match change.actor.as_deref() {
+            Some(a) => validate::identifier("actor", a)?,
+            None => caller.actor.id.clone(),
+        };
+        let now = self.clock.now();
+        let caller = caller.clone();
+        let state = self.db.write(move |c| {
+            let (live, kill) = match lever {
+                Lever::Enable => (Some(true), None),
+                Lever::Disable => (Some(false), None),
+                Lever::Engage => (None, Some(true)),
+                Lever::Release => (None, Some(false)),
+            };
+            let state = levers::set_go_live(c, caller.tenant_id, live, kill, &actor, &reason, now)?;
+            audit::record(
+                c,
+                caller.tenant_id,
+                &caller.actor,
+                NewAuditEntry {
+                    action: lever.action(),
+                    resource_type: "go_live_state",
+                    resource_id: caller.tenant_id.to_string(),
+                    details: json!({ "actor": actor, "reason": reason }),
+                },
+                now,
+            )?;
+            Ok::<_, Error>(state)
+        })?;
+        self.go_live_cache.put(&state);
+        Ok(state)
+    }
+
+    /// What must hold before a tenant goes live, and whether it does.
+    pub fn go_live_checklist(&self, tenant: TenantId) -> Result<Vec<ChecklistItem>> {
+        let state = self.go_live(tenant)?;
+        let active = self.db.read(|c| {
+            let filter = PolicyFilter { status: Some(PolicyStatus::Active), ..Default::default() };
+            policies::list(c, tenant, &filter, gov_model::PageRequest::new(1, 1).unwrap_or_default())
+        })?;
+        let risk = self.risk_policies(tenant)?;
+        let global = risk.iter().find(|p| p.engine == "GLOBAL");
+        Ok(vec![
+            ChecklistItem {
+                item: "kill_switch_released",
+                ok: !state.kill_switch_engaged,
+                detail: format!(
+                    "kill switch {}",
+                    if state.kill_switch_engaged { "engaged" } else { "released" }
+                ),
+            },
+            ChecklistItem {
+                item: "active_policies",
+                ok: active.total > 0,
+                detail: format!("{} active run policies", active.total),
+            },
+            ChecklistItem {
+                item: "global_risk_floor",
+                ok: global.is_some_and(|g| g.enabled),
+                detail: "the GLOBAL risk policy caps every engine".to_owned(),
+            },
+            ChecklistItem {
+                item: "go_live_enabled",
+                ok: state.go_live_enabled,
+                detail: format!("go-live {}", if state.go_live_enabled { "enabled" } else { "disabled" }),
+            },
+        ])
+    }
+}

@@ -1,0 +1,11 @@
+DROP TABLE IF EXISTS regression_state;
+DROP TABLE IF EXISTS regression_policy;
+DROP TABLE IF EXISTS kpi_event;
+DROP TABLE IF EXISTS heimdall_event;
+DROP TABLE IF EXISTS heimdall_recommendation;
+DROP TABLE IF EXISTS heimdall_scorecard_day;
+DROP TABLE IF EXISTS heimdall_policy;
+DROP TABLE IF EXISTS risk_event;
+DROP TABLE IF EXISTS risk_ledger_day;
+DROP TABLE IF EXISTS risk_policy;
+DROP TABLE IF EXISTS go_live_state;
