@@ -6,6 +6,8 @@
 //! - `steps`: each client starts a run and reports steps to it; every step goes through the
 //!   prevention check, the chain hash and a durable write.
 //! - `read`: authenticated `GET /api/v1/accounts/`, the floor of any authenticated request.
+//! - `risk`: reserve-then-settle pairs on one contended cap (WHOLESALE, and GLOBAL with it); one
+//!   request of the report is one pair.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -161,12 +163,26 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             let path = format!("/api/v1/runs/{run_id}/steps");
             let step = r#"{"step_type":"llm_call","input_tokens":120,"output_tokens":80,"cost_cents":0.4,"model":"claude-sonnet-4","duration_ms":900}"#;
             let mut latencies = Vec::with_capacity(per_client);
+            let mut sequence = 0_u64;
             barrier.wait();
             for _ in 0..per_client {
                 let t = Instant::now();
                 let (res, expected) = match scenario.as_str() {
                     "steps" => (client.send("POST", &path, Some(&key), Some(step))?, 201),
                     "read" => (client.send("GET", "/api/v1/accounts/", Some(&key), None)?, 200),
+                    "risk" => {
+                        sequence += 1;
+                        let id = format!("load-{c}-{sequence}");
+                        let reserve = format!(
+                            r#"{{"engine":"WHOLESALE","amount":0.001,"actor":"load","reason":"load","correlation_id":"{id}"}}"#
+                        );
+                        let res = client.send("POST", "/api/governance/risk/check-and-reserve", Some(&key), Some(&reserve))?;
+                        if res.status != 200 || res.json()?["ok"] != true {
+                            bail!("reserve: HTTP {} {}", res.status, String::from_utf8_lossy(&res.body));
+                        }
+                        let settle = format!(r#"{{"correlation_id":"{id}","realized_loss":0}}"#);
+                        (client.send("POST", "/api/governance/risk/settle", Some(&key), Some(&settle))?, 200)
+                    }
                     other => bail!("unknown scenario {other}"),
                 };
                 if res.status != expected {

@@ -268,7 +268,7 @@ pub fn insert_event(conn: &mut Conn<'_>, e: &RiskEvent) -> Result<(), StoreError
     Ok(())
 }
 
-/// The first event of `actions` recorded for a correlation id.
+/// The event of `actions` recorded for a correlation id (each action is unique per id).
 pub fn first_event(
     conn: &mut Conn<'_>,
     tenant: TenantId,
@@ -284,7 +284,6 @@ pub fn first_event(
                 .and(risk_event::correlation_id.eq(correlation_id))
                 .and(risk_event::action.eq_any(actions.clone()))
         )
-        .order((risk_event::created_at.asc(), risk_event::id.asc()))
         .select(EventRow::as_select())
         .first(c)
         .optional())?;

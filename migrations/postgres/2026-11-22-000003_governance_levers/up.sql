@@ -53,7 +53,8 @@ CREATE TABLE risk_event (
     metadata_json  TEXT NOT NULL DEFAULT '{}',
     created_at     TIMESTAMP NOT NULL
 );
-CREATE INDEX risk_event_correlation ON risk_event (tenant_id, correlation_id, action);
+-- One decision (RESERVE or DENY), one RELEASE and one SETTLE per correlation id.
+CREATE UNIQUE INDEX risk_event_correlation ON risk_event (tenant_id, correlation_id, action);
 CREATE INDEX risk_event_tenant_time ON risk_event (tenant_id, created_at);
 
 CREATE TABLE heimdall_policy (
