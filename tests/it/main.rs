@@ -12,6 +12,7 @@ mod enforcement;
 mod errors;
 mod golive;
 mod governed_run;
+mod heimdall;
 mod incidents;
 mod integrity;
 mod isolation;

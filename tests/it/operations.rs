@@ -69,6 +69,12 @@ async fn the_openapi_document_covers_every_endpoint() {
         }
     }
     let expected: BTreeSet<String> = [
+        "GET /api/governance/heimdall/policies",
+        "POST /api/governance/heimdall/policies/upsert",
+        "GET /api/governance/heimdall/scorecard/today",
+        "POST /api/governance/heimdall/sandbox/trial",
+        "POST /api/governance/heimdall/recommend",
+        "POST /api/governance/heimdall/require-prod-eligible",
         "GET /api/governance/go-live/state",
         "GET /api/governance/go-live/checklist",
         "POST /api/governance/go-live/enable",

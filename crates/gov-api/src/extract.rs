@@ -87,6 +87,15 @@ impl PageQuery {
     }
 }
 
+/// A request field (query or body) parsed into `T`; one that does not parse is 422 naming the field.
+pub fn parse_field<T>(field: &str, value: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value.map(|v| v.parse::<T>().map_err(|e| ApiError::validation(field, e.to_string()))).transpose()
+}
+
 /// `asc` / `desc`.
 pub fn direction(value: Option<&str>) -> Result<SortDirection, ApiError> {
     match value {

@@ -12,6 +12,7 @@ mod clock;
 mod error;
 mod golive;
 mod gov;
+mod heimdall;
 mod incidents;
 mod library;
 mod policies;
@@ -40,6 +41,9 @@ pub use gov_store::runs::{RunFilter, RunSort};
 pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
+pub use heimdall::{
+    Gate, HeimdallPolicyChange, Judged, NewRecommendation, TRIAL_WINDOW_DAYS, gate_reason, gates,
+};
 pub use library::{Template, templates};
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use risk::{GLOBAL, Reservation, RiskDecision, RiskPolicyChange, Settlement};

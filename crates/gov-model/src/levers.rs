@@ -66,3 +66,41 @@ pub struct RiskEvent {
     pub metadata: serde_json::Value,
     pub created_at: Timestamp,
 }
+
+/// The sandbox-trial gates of one recommendation domain (seed 004 `heimdall_policy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeimdallPolicy {
+    pub domain: String,
+    pub min_confidence_prod: f64,
+    pub min_sandbox_trials: i64,
+    pub min_sandbox_success_rate: f64,
+    pub prod_use_enabled: bool,
+    pub changed_by: String,
+    pub reason: String,
+    pub updated_at: Timestamp,
+}
+
+/// One domain's sandbox results on one UTC day (seed 004 `heimdall_scorecard_day`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeimdallScorecard {
+    pub day: time::Date,
+    pub domain: String,
+    pub trials: i64,
+    pub successes: i64,
+    pub success_rate: f64,
+    pub avg_confidence: f64,
+}
+
+/// An AI recommendation and whether it may be used in production (seed 004 `heimdall_recommendation`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeimdallRecommendation {
+    pub id: String,
+    pub domain: String,
+    pub confidence: f64,
+    pub recommendation: serde_json::Value,
+    pub evidence: serde_json::Value,
+    pub prod_eligible: bool,
+    pub gate_reason: String,
+    pub actor: String,
+    pub created_at: Timestamp,
+}

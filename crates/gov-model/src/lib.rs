@@ -25,7 +25,10 @@ pub use ids::{
     PreventionRecordId, RunId, SignalId, SnapshotId, StepId, TenantId, TraceId, UserId,
 };
 pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus};
-pub use levers::{GoLiveState, RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy};
+pub use levers::{
+    GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
+    RiskLedgerDay, RiskPolicy,
+};
 pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, SortDirection};
 pub use policy::{
     BreachAction, ConflictStrategy, EnforcementMode, LimitScope, Monitors, PolicyControls, PolicyLimit,

@@ -14,6 +14,7 @@ mod writer;
 pub mod api_keys;
 pub mod audit;
 pub mod evidence;
+pub mod heimdall;
 pub mod incidents;
 pub mod levers;
 pub mod migrate;

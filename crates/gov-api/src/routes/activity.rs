@@ -11,7 +11,7 @@ use crate::auth::{Authed, Read};
 use crate::blocking::blocking;
 use crate::envelope::{Action, Detail, ListResponse, filters};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{PageQuery, direction};
+use crate::extract::{PageQuery, direction, parse_field};
 use crate::state::AppState;
 use crate::wire::evidence::{CostOut, OverrideOut, SignalOut};
 use crate::wire::incident::IncidentOut;
@@ -165,16 +165,8 @@ pub async fn signals(
         })
         .transpose()?;
     let filter = EvidenceFilter {
-        run_id: q
-            .run_id
-            .as_deref()
-            .map(|r| r.parse::<RunId>().map_err(|_| ApiError::validation("run_id", "not a run id")))
-            .transpose()?,
-        policy_id: q
-            .policy_id
-            .as_deref()
-            .map(|p| p.parse::<PolicyId>().map_err(|_| ApiError::validation("policy_id", "not a policy id")))
-            .transpose()?,
+        run_id: parse_field::<RunId>("run_id", q.run_id.as_deref())?,
+        policy_id: parse_field::<PolicyId>("policy_id", q.policy_id.as_deref())?,
         kind,
         since: None,
     };
@@ -237,11 +229,7 @@ pub async fn costs(
 ) -> ApiResult<web::Json<ListResponse<CostOut>>> {
     let q = q.into_inner();
     let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
-    let run = q
-        .run_id
-        .as_deref()
-        .map(|r| r.parse::<RunId>().map_err(|_| ApiError::validation("run_id", "not a run id")))
-        .transpose()?;
+    let run = parse_field::<RunId>("run_id", q.run_id.as_deref())?;
     let applied = filters([("run_id", q.run_id.as_deref()), ("model", q.model.as_deref())]);
     let (gov, tenant, model) = (state.gov.clone(), auth.caller.tenant_id, q.model.clone());
     let found = blocking(move || gov.list_costs(tenant, run, model.as_deref(), page)).await?;

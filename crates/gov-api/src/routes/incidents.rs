@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Authed, Read, Write};
 use crate::blocking::blocking;
 use crate::envelope::{Action, Detail, ListResponse, filters};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{PageQuery, direction, optional_json};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{PageQuery, direction, optional_json, parse_field};
 use crate::state::AppState;
 use crate::wire::incident::{CommentOut, IncidentOut};
 
@@ -81,12 +81,6 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
-fn id<T: std::str::FromStr>(field: &str, value: Option<&str>) -> Result<Option<T>, ApiError> {
-    value
-        .map(|v| v.parse::<T>().map_err(|_| ApiError::validation(field, format!("{v:?} is not valid"))))
-        .transpose()
-}
-
 fn detail(incident: gov_model::Incident) -> Detail<IncidentOut> {
     let open = incident.status != IncidentStatus::Resolved;
     let acknowledgeable = matches!(incident.status, IncidentStatus::Active | IncidentStatus::Escalated);
@@ -110,15 +104,15 @@ async fn list_with(
 ) -> ApiResult<web::Json<ListResponse<IncidentOut>>> {
     let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
     let dir = direction(q.direction.as_deref())?;
-    let statuses = match id::<IncidentStatus>("status", q.status.as_deref())? {
+    let statuses = match parse_field::<IncidentStatus>("status", q.status.as_deref())? {
         Some(s) => Some(vec![s]),
         None => statuses,
     };
     let filter = IncidentFilter {
         statuses,
-        severity: id::<Severity>("severity", q.severity.as_deref())?,
-        policy_id: policy.or(id::<PolicyId>("policy_id", q.policy_id.as_deref())?),
-        run_id: id::<RunId>("run_id", q.run_id.as_deref())?,
+        severity: parse_field::<Severity>("severity", q.severity.as_deref())?,
+        policy_id: policy.or(parse_field::<PolicyId>("policy_id", q.policy_id.as_deref())?),
+        run_id: parse_field::<RunId>("run_id", q.run_id.as_deref())?,
         incident_type: q.incident_type.clone(),
     };
     let applied = filters([

@@ -6,6 +6,7 @@ mod activity;
 mod api_keys;
 mod golive;
 mod health;
+mod heimdall;
 mod incidents;
 mod logs;
 mod policies;
@@ -117,7 +118,13 @@ where
                 .service(risk::upsert)
                 .service(risk::ledger_today)
                 .service(risk::check_and_reserve)
-                .service(risk::settle),
+                .service(risk::settle)
+                .service(heimdall::policies)
+                .service(heimdall::upsert)
+                .service(heimdall::scorecard_today)
+                .service(heimdall::sandbox_trial)
+                .service(heimdall::recommend)
+                .service(heimdall::require_prod_eligible),
         )
 }
 

@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Authed, Read, Write};
 use crate::blocking::blocking;
 use crate::envelope::{Action, Detail, ListResponse, filters};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::PageQuery;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{PageQuery, parse_field};
 use crate::state::AppState;
 use crate::wire::policy::{PolicyIn, PolicyOut, PolicySpecOut};
 
@@ -59,13 +59,6 @@ fn version_out((v, limits): (PolicyVersion, serde_json::Value)) -> PolicyVersion
     }
 }
 
-fn parse<T: std::str::FromStr>(field: &str, value: Option<&str>) -> Result<Option<T>, ApiError>
-where
-    T::Err: std::fmt::Display,
-{
-    value.map(|v| v.parse::<T>().map_err(|e| ApiError::validation(field, e.to_string()))).transpose()
-}
-
 fn detail(policy: gov_model::PolicyRule) -> Detail<PolicyOut> {
     let live = policy.spec.status != PolicyStatus::Archived;
     Detail {
@@ -85,9 +78,9 @@ async fn list_policies(
 ) -> ApiResult<web::Json<ListResponse<PolicyOut>>> {
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let filter = PolicyFilter {
-        status: parse::<PolicyStatus>("status", query.status.as_deref())?,
-        rule_type: parse::<RuleType>("rule_type", query.rule_type.as_deref())?,
-        scope_type: parse::<ScopeType>("scope_type", query.scope_type.as_deref())?,
+        status: parse_field::<PolicyStatus>("status", query.status.as_deref())?,
+        rule_type: parse_field::<RuleType>("rule_type", query.rule_type.as_deref())?,
+        scope_type: parse_field::<ScopeType>("scope_type", query.scope_type.as_deref())?,
     };
     let applied = filters([
         ("status", query.status.as_deref()),

@@ -13,7 +13,7 @@ use crate::auth::{Admin, Authed, Read};
 use crate::blocking::blocking;
 use crate::envelope::{ListResponse, filters};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::PageQuery;
+use crate::extract::{PageQuery, parse_field};
 use crate::state::AppState;
 use crate::wire::evidence::ViolationOut;
 use crate::wire::policy::{ControlsOut, PolicyIn, PolicySpecOut};
@@ -145,16 +145,8 @@ pub async fn violations(
     let q = query.into_inner();
     let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
     let filter = EvidenceFilter {
-        run_id: q
-            .run_id
-            .as_deref()
-            .map(|r| r.parse::<RunId>().map_err(|_| ApiError::validation("run_id", "not a run id")))
-            .transpose()?,
-        policy_id: q
-            .policy_id
-            .as_deref()
-            .map(|p| p.parse::<PolicyId>().map_err(|_| ApiError::validation("policy_id", "not a policy id")))
-            .transpose()?,
+        run_id: parse_field::<RunId>("run_id", q.run_id.as_deref())?,
+        policy_id: parse_field::<PolicyId>("policy_id", q.policy_id.as_deref())?,
         kind: q
             .action
             .as_deref()

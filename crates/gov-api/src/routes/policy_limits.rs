@@ -11,7 +11,7 @@ use crate::auth::{Authed, Read, Write};
 use crate::blocking::blocking;
 use crate::envelope::{Action, Detail, ListResponse, filters};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::PageQuery;
+use crate::extract::{PageQuery, parse_field};
 use crate::state::AppState;
 use crate::wire::policy::LimitOut;
 
@@ -62,12 +62,7 @@ pub async fn list(
     query: web::Query<LimitListQuery>,
 ) -> ApiResult<web::Json<ListResponse<LimitOut>>> {
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
-    let policy = match query.policy_id.as_deref() {
-        Some(p) => {
-            Some(p.parse::<PolicyId>().map_err(|_| ApiError::validation("policy_id", "not a policy id"))?)
-        }
-        None => None,
-    };
+    let policy = parse_field::<PolicyId>("policy_id", query.policy_id.as_deref())?;
     let applied = filters([("policy_id", query.policy_id.as_deref())]);
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
     let limits = blocking(move || gov.list_limits(tenant, policy, page)).await?;
@@ -83,8 +78,8 @@ pub async fn create(
     body: web::Json<LimitIn>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let policy_id =
-        b.policy_id.parse::<PolicyId>().map_err(|_| ApiError::validation("policy_id", "not a policy id"))?;
+    let policy_id = parse_field::<PolicyId>("policy_id", Some(&b.policy_id))?
+        .ok_or_else(|| ApiError::validation("policy_id", "required"))?;
     let draft = LimitDraft {
         policy_id,
         limit_type: b.limit_type,

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::auth::{Admin, Authed, Ingest};
 use crate::blocking::blocking;
 use crate::error::{ApiResult, ErrorBody};
+use crate::extract::parse_field;
 use crate::state::AppState;
 use crate::wire::evidence::{DecisionOut, OverrideOut};
 use crate::wire::run::{RunOut, SnapshotOut};
@@ -239,13 +240,7 @@ pub async fn override_run(
     body: web::Json<OverrideIn>,
 ) -> ApiResult<web::Json<Overridden>> {
     let b = body.into_inner();
-    let policy_id = match b.policy_id {
-        Some(p) => Some(
-            p.parse::<PolicyId>()
-                .map_err(|_| crate::error::ApiError::validation("policy_id", "not a policy id"))?,
-        ),
-        None => None,
-    };
+    let policy_id = parse_field::<PolicyId>("policy_id", b.policy_id.as_deref())?;
     let request = OverrideRequest { policy_id, reason: b.reason, new_limit: b.new_limit };
     let (gov, id) = (state.gov.clone(), path.into_inner());
     let (run, record) = blocking(move || gov.override_run(&auth.caller, id, request)).await?;

@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Authed, Read};
 use crate::blocking::blocking;
 use crate::envelope::{Action, Detail, ListResponse, filters};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{PageQuery, direction};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{PageQuery, direction, parse_field};
 use crate::state::AppState;
 use crate::wire::run::RunOut;
 use crate::wire::trace::{IntegrityOut, StepOut, TraceOut};
@@ -103,11 +103,7 @@ pub(crate) async fn list_traces(
 ) -> ApiResult<web::Json<ListResponse<TraceOut>>> {
     let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
     let dir = direction(q.direction.as_deref())?;
-    let run_id = q
-        .run_id
-        .as_deref()
-        .map(|r| r.parse::<RunId>().map_err(|_| ApiError::validation("run_id", "not a run id")))
-        .transpose()?;
+    let run_id = parse_field::<RunId>("run_id", q.run_id.as_deref())?;
     let has_violation = q.has_violation.map(|b| b.to_string());
     let applied = filters([
         ("status", q.status.as_deref()),
