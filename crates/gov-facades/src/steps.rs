@@ -343,6 +343,8 @@ impl Gov {
         now: Timestamp,
     ) -> Result<(TraceStep, Option<IncidentId>)> {
         let index = run.step_count + 1;
+        // ALLOW steps carry no decision detail, except shadowed blocks, which keep their evidence.
+        let noted = verdict.outcome != Outcome::Allow || verdict.shadow_outcome.is_some();
         let mut step = TraceStep {
             step_id: StepId::new(),
             trace_id: run.trace_id,
@@ -362,16 +364,8 @@ impl Gov {
             retrieved_documents: input.retrieved_documents,
             content_hash: input.content_hash.clone(),
             decision: verdict.outcome.as_str().to_owned(),
-            decision_policy_id: if verdict.outcome == Outcome::Allow && verdict.shadow_outcome.is_none() {
-                None
-            } else {
-                verdict.policy_id()
-            },
-            decision_reason: if verdict.outcome == Outcome::Allow && verdict.shadow_outcome.is_none() {
-                None
-            } else {
-                verdict.reason()
-            },
+            decision_policy_id: verdict.policy_id().filter(|_| noted),
+            decision_reason: verdict.reason().filter(|_| noted),
             prev_hash: run.head_hash.clone(),
             chain_hash: String::new(),
         };
