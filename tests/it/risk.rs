@@ -127,7 +127,8 @@ async fn concurrent_reservations_never_pass_a_cap() {
         tasks.push(tokio::spawn(async move {
             let body = json!({"engine": "NOTIFY", "amount": 100, "correlation_id": format!("k{i}")});
             let res = client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
-            res.json::<Value>().await.unwrap()["ok"].as_bool().unwrap()
+            let answer = json(res, StatusCode::OK).await;
+            answer["ok"].as_bool().unwrap_or_else(|| panic!("no decision: {answer}"))
         }));
     }
     let mut granted = 0;

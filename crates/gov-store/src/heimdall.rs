@@ -146,7 +146,8 @@ pub fn upsert_policy(conn: &mut Conn<'_>, tenant: TenantId, p: &HeimdallPolicy) 
             h::reason.eq(&p.reason),
             h::updated_at.eq(at),
         ))
-        .on_conflict((h::tenant_id, h::domain))
+        // The id is derived from (tenant, domain), so it is the conflict to resolve.
+        .on_conflict(h::id)
         .do_update()
         .set((
             h::min_confidence_prod.eq(p.min_confidence_prod),
@@ -182,8 +183,8 @@ pub fn record_trial(
                 s::day.eq(day),
                 s::domain.eq(domain),
             ))
-            .on_conflict((s::tenant_id, s::day, s::domain))
-            .do_nothing()
+            // The id is derived from (tenant, day, domain): any conflict means the row exists.
+            .on_conflict_do_nothing()
             .execute(c)?;
         let target = s::table.filter(s::tenant_id.eq(&t).and(s::day.eq(day)).and(s::domain.eq(domain)));
         let current: ScorecardRow = target.select(ScorecardRow::as_select()).get_result(c)?;

@@ -138,7 +138,8 @@ pub fn upsert_policy(conn: &mut Conn<'_>, p: &RiskPolicy) -> Result<(), StoreErr
     );
     dispatch!(conn, |c| diesel::insert_into(risk_policy::table)
         .values(values.clone())
-        .on_conflict((risk_policy::tenant_id, risk_policy::engine))
+        // The id is derived from (tenant, engine), so it is the conflict to resolve.
+        .on_conflict(risk_policy::id)
         .do_update()
         .set((
             risk_policy::max_daily_loss.eq(p.max_daily_loss),
@@ -164,8 +165,8 @@ pub fn open_ledger(conn: &mut Conn<'_>, tenant: TenantId, day: Date, engine: &st
             risk_ledger_day::day.eq(day),
             risk_ledger_day::engine.eq(engine),
         ))
-        .on_conflict((risk_ledger_day::tenant_id, risk_ledger_day::day, risk_ledger_day::engine))
-        .do_nothing()
+        // The id is derived from (tenant, day, engine): any conflict means the row exists.
+        .on_conflict_do_nothing()
         .execute(c))?;
     Ok(())
 }

@@ -19,7 +19,9 @@ pub fn postgres_url() -> Option<String> {
 }
 
 fn options() -> DbOptions {
-    DbOptions { pool_size: 4, ..DbOptions::default() }
+    // Enough connections for the concurrency tests on PostgreSQL, where waiting on a row lock
+    // holds a connection.
+    DbOptions { pool_size: 12, ..DbOptions::default() }
 }
 
 /// `url` with its database name replaced by `name`.
