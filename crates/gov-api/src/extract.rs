@@ -23,11 +23,7 @@ fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
         JsonPayloadError::ContentType => {
             ApiError::UnsupportedMediaType("send the body as application/json".to_owned())
         }
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::Validation {
-            message: e.to_string(),
-            details: serde_json::json!({ "line": e.line(), "column": e.column() }),
-        },
-        JsonPayloadError::Deserialize(e) => ApiError::Malformed(e.to_string()),
+        JsonPayloadError::Deserialize(e) => json_body_error(e),
         other => ApiError::Malformed(other.to_string()),
     }
 }
@@ -38,16 +34,19 @@ pub fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Opti
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body).map(Some).map_err(|e| {
-        if e.is_data() {
-            ApiError::Validation {
-                message: e.to_string(),
-                details: serde_json::json!({ "line": e.line(), "column": e.column() }),
-            }
-        } else {
-            ApiError::Malformed(e.to_string())
+    serde_json::from_slice(body).map(Some).map_err(json_body_error)
+}
+
+/// A JSON body that does not parse: syntax errors are 400, wrong or unknown fields 422.
+fn json_body_error(e: serde_json::Error) -> ApiError {
+    if e.is_data() {
+        ApiError::Validation {
+            message: e.to_string(),
+            details: serde_json::json!({ "line": e.line(), "column": e.column() }),
         }
-    })
+    } else {
+        ApiError::Malformed(e.to_string())
+    }
 }
 
 /// A path segment that does not parse (e.g. an id that is not a UUID) names nothing: 404.
@@ -149,16 +148,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Input<
                 }
                 None | Some("application/json") => {
                     let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
-                    serde_json::from_slice(text).map(Input).map_err(|e| {
-                        if e.is_data() {
-                            ApiError::Validation {
-                                message: e.to_string(),
-                                details: serde_json::json!({ "line": e.line(), "column": e.column() }),
-                            }
-                        } else {
-                            ApiError::Malformed(e.to_string())
-                        }
-                    })
+                    serde_json::from_slice(text).map(Input).map_err(json_body_error)
                 }
                 Some(other) => Err(ApiError::UnsupportedMediaType(format!(
                     "{other}: send application/json or application/x-www-form-urlencoded"

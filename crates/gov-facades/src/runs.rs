@@ -261,6 +261,7 @@ impl Gov {
         }
         let now = self.clock.now();
         let caller = caller.clone();
+        let cache = self.snapshots.clone();
         self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
             let mut run = locked.run;
@@ -272,7 +273,10 @@ impl Gov {
                 .or(run.violation_policy_id)
                 .ok_or_else(|| Error::invalid("policy_id", "name the policy to override"))?;
             let snapshot = snapshots::get(c, caller.tenant_id, run.policy_snapshot_id)?;
-            if !snapshot.policies_json.contains(&policy_id.to_string()) {
+            let governing = cache
+                .verified(&run, &snapshot)
+                .map_err(|failure| Error::Conflict(format!("the run cannot be resumed: {}", failure.0)))?;
+            if !governing.policy_ids().contains(&policy_id) {
                 return Err(Error::invalid("policy_id", "that policy does not govern this run"));
             }
             let record = OverrideRecord {
