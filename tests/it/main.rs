@@ -19,5 +19,6 @@ mod isolation;
 mod migrations;
 mod operations;
 mod policies;
+mod regression;
 mod risk;
 mod run_input;

@@ -30,7 +30,7 @@ impl GoLiveCache {
         entries.get(&tenant).filter(|(_, at)| at.elapsed() < STALENESS).map(|(s, _)| s.clone())
     }
 
-    fn put(&self, state: &GoLiveState) {
+    pub(crate) fn put(&self, state: &GoLiveState) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.insert(state.tenant_id, (state.clone(), Instant::now()));
     }

@@ -16,6 +16,7 @@ mod heimdall;
 mod incidents;
 mod library;
 mod policies;
+mod regression;
 mod risk;
 mod runs;
 mod snapshot_cache;
@@ -34,6 +35,7 @@ pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_incident::Transition;
 pub use gov_prevention::{Decision, Finding, Outcome};
+pub use gov_regression::Evaluation;
 pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
 pub use gov_store::incidents::IncidentFilter;
 pub use gov_store::policies::PolicyFilter;
@@ -46,6 +48,10 @@ pub use heimdall::{
 };
 pub use library::{Template, templates};
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
+pub use regression::{
+    MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,
+    THROTTLE_WINDOW_SECS, TripwireCheck,
+};
 pub use risk::{GLOBAL, Reservation, RiskDecision, RiskPolicyChange, Settlement};
 pub use runs::{Completion, NewRun, OverrideRequest, StartedRun};
 pub use steps::{ForcedStop, StepInput, StepOutcome, Verdict};

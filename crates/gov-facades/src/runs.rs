@@ -18,6 +18,8 @@ pub struct NewRun {
     pub goal: Option<String>,
     pub human_actor_id: Option<String>,
     pub metadata: Option<serde_json::Value>,
+    /// The business domain the run acts in; a tripped THROTTLE tripwire of it limits new runs.
+    pub domain: Option<String>,
 }
 
 /// A run just started and the snapshot that governs it.
@@ -71,6 +73,7 @@ impl Gov {
         let goal = input.goal.as_deref().map(|g| validate::text("goal", g, 2000)).transpose()?;
         let human =
             input.human_actor_id.as_deref().map(|h| validate::identifier("human_actor_id", h)).transpose()?;
+        let domain = input.domain.as_deref().map(crate::regression::domain_name).transpose()?;
         let metadata = match input.metadata {
             None => json!({}),
             Some(m @ serde_json::Value::Object(_)) if m.to_string().len() <= 16 * 1024 => m,
@@ -88,6 +91,9 @@ impl Gov {
                 )));
             }
             gov.refuse_killed_agent(c, caller.tenant_id, &agent_id)?;
+            if let Some(domain) = &domain {
+                crate::regression::admit_run(c, caller.tenant_id, domain, now)?;
+            }
             let applicable = policies::active_with_limits(c, caller.tenant_id)?;
             let controls = policies::controls(c, caller.tenant_id)?;
             let attributes = gov_policy::RunAttributes {
@@ -115,6 +121,7 @@ impl Gov {
                 agent_id: agent_id.clone(),
                 goal: goal.clone(),
                 human_actor_id: human.clone(),
+                domain: domain.clone(),
                 api_key_id: api_key,
                 status: RunStatus::Running,
                 started_at: now,

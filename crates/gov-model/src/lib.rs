@@ -10,6 +10,7 @@ mod levers;
 mod page;
 mod policy;
 mod principal;
+mod regression;
 mod run;
 mod scope;
 mod trace;
@@ -35,6 +36,7 @@ pub use policy::{
     PolicyRule, PolicyScope, PolicySpec, PolicyStatus, PolicyVersion, RuleType, ScopeType, Severity,
 };
 pub use principal::{Actor, Principal};
+pub use regression::{KpiEvent, RegressionAction, RegressionPolicy, RegressionState};
 pub use run::{PolicyViolationType, Run, RunStatus, RunTerminationReason};
 pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use trace::{TraceStep, TraceSummary};

@@ -91,6 +91,9 @@ pub struct Run {
     pub agent_id: String,
     pub goal: Option<String>,
     pub human_actor_id: Option<String>,
+    /// The business domain the run acts in (e.g. `WHOLESALE`); a tripped THROTTLE tripwire of
+    /// that domain limits how many such runs may start.
+    pub domain: Option<String>,
     /// The key that started the run.
     pub api_key_id: Option<ApiKeyId>,
     pub status: RunStatus,

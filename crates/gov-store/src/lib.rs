@@ -19,6 +19,7 @@ pub mod incidents;
 pub mod levers;
 pub mod migrate;
 pub mod policies;
+pub mod regression;
 pub mod risk;
 pub mod runs;
 pub mod snapshots;

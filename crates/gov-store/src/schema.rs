@@ -148,6 +148,7 @@ diesel::table! {
         head_hash -> Text,
         override_count -> Integer,
         metadata -> Text,
+        domain -> Nullable<Text>,
     }
 }
 
@@ -491,6 +492,8 @@ diesel::table! {
         last_checked_at -> Nullable<Timestamp>,
         last_triggered_at -> Nullable<Timestamp>,
         note -> Text,
+        incident_id -> Nullable<Text>,
+        counting_since -> Nullable<Timestamp>,
     }
 }
 

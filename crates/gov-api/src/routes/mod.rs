@@ -12,6 +12,7 @@ mod logs;
 mod policies;
 mod policy_controls;
 mod policy_limits;
+mod regression;
 mod risk;
 mod runs;
 mod traces;
@@ -124,7 +125,12 @@ where
                 .service(heimdall::scorecard_today)
                 .service(heimdall::sandbox_trial)
                 .service(heimdall::recommend)
-                .service(heimdall::require_prod_eligible),
+                .service(heimdall::require_prod_eligible)
+                .service(regression::policies)
+                .service(regression::upsert)
+                .service(regression::regression_state)
+                .service(regression::evaluate)
+                .service(regression::kpi),
         )
 }
 

@@ -24,6 +24,9 @@ pub struct StartRun {
     pub human_actor_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// The business domain the run acts in (e.g. `WHOLESALE`); while a THROTTLE tripwire of that
+    /// domain is tripped, such runs are limited (429 with Retry-After beyond the allowance).
+    pub domain: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,7 +133,8 @@ pub struct Released {
 /// Starts a governed run: resolves the policies that apply, arbitrates them and freezes a
 /// hashed snapshot the run is judged against.
 #[utoipa::path(tag = "runs", request_body = StartRun, security(("bearer" = [])),
-    responses((status = 201, body = RunStarted), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = RunStarted), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 #[post("/runs")]
 pub async fn start(
     auth: Authed<Ingest>,
@@ -138,8 +142,13 @@ pub async fn start(
     body: web::Json<StartRun>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let input =
-        NewRun { agent_id: b.agent_id, goal: b.goal, human_actor_id: b.human_actor_id, metadata: b.metadata };
+    let input = NewRun {
+        agent_id: b.agent_id,
+        goal: b.goal,
+        human_actor_id: b.human_actor_id,
+        metadata: b.metadata,
+        domain: b.domain,
+    };
     let gov = state.gov.clone();
     let key = Some(auth.principal.api_key_id);
     let started = blocking(move || gov.start_run(&auth.caller, key, input)).await?;

@@ -13,6 +13,8 @@ pub struct RunOut {
     pub agent_id: String,
     pub goal: Option<String>,
     pub human_actor_id: Option<String>,
+    /// The business domain the run acts in, if it named one.
+    pub domain: Option<String>,
     pub api_key_id: Option<String>,
     /// queued, running, paused, succeeded, failed, failed_policy, cancelled
     pub status: String,
@@ -47,6 +49,7 @@ impl From<Run> for RunOut {
             agent_id: r.agent_id,
             goal: r.goal,
             human_actor_id: r.human_actor_id,
+            domain: r.domain,
             api_key_id: r.api_key_id.map(|k| k.to_string()),
             status: r.status.as_str().to_owned(),
             started_at: r.started_at,

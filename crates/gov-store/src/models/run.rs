@@ -35,6 +35,7 @@ pub(crate) struct RunRow {
     pub head_hash: String,
     pub override_count: i32,
     pub metadata: String,
+    pub domain: Option<String>,
 }
 
 impl RunRow {
@@ -64,6 +65,7 @@ impl RunRow {
             head_hash: r.head_hash.clone(),
             override_count,
             metadata: r.metadata.to_string(),
+            domain: r.domain.clone(),
         }
     }
 
@@ -74,6 +76,7 @@ impl RunRow {
             agent_id: self.agent_id,
             goal: self.goal,
             human_actor_id: self.human_actor_id,
+            domain: self.domain,
             api_key_id: parse_opt("runs.api_key_id", self.api_key_id)?,
             status: parse("runs.status", &self.status)?,
             started_at: from_db(self.started_at),
