@@ -20,5 +20,6 @@ mod migrations;
 mod operations;
 mod policies;
 mod regression;
+mod review;
 mod risk;
 mod run_input;

@@ -1,4 +1,4 @@
-//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`. Every flag has a `GOV_*`
+//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`, `demo`, `review`. Every flag has a `GOV_*`
 //! environment variable (the database URL also reads `DATABASE_URL`).
 
 use std::time::Duration;
@@ -55,6 +55,18 @@ pub enum Command {
         /// An admin key of the tenant to use on `--url`.
         #[arg(long, env = "GOV_KEY")]
         key: Option<String>,
+    },
+    /// The Monday control-plane review of a tenant (seed 004): go-live state, today's risk ledger
+    /// and denials, the regression tripwires, today's sandbox scorecards, and the decision.
+    Review {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON (each section as its endpoint answers) instead of tables.
+        #[arg(long)]
+        json: bool,
     },
     /// Manage API keys.
     Key {
@@ -165,6 +177,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Tenant { db, action } => tenant(&db.connect()?, action),
         Command::Key { db, action } => key(&db.connect()?, action),
         Command::Demo { url, key } => demo(url, key),
+        Command::Review { db, tenant, json } => review(&db.connect()?, &tenant, json),
     }
 }
 
@@ -216,8 +229,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(created) = gov.bootstrap().context("creating the default tenant")? {
         print_tenant(&created);
     }
-    let go_live_enforce = args.go_live_enforce
-        || std::env::var("GO_LIVE_ENFORCE").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    let go_live_enforce = go_live_enforced(args.go_live_enforce);
     let config = ServerConfig {
         listen: args.listen,
         max_body_bytes: args.max_body_bytes,
@@ -283,6 +295,28 @@ fn key(gov: &Gov, action: KeyAction) -> anyhow::Result<()> {
     let created = gov.create_api_key(&caller, NewApiKey { name, scopes, expires_at })?;
     print_key(&tenant.name, &created);
     Ok(())
+}
+
+fn review(gov: &Gov, tenant: &str, as_json: bool) -> anyhow::Result<()> {
+    gov.migrate_up()?;
+    let tenant = gov.find_tenant(tenant)?;
+    let review = gov.control_review(&tenant)?;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::review::to_json(&review, go_live_enforced(false)))?
+        );
+    } else {
+        print!("{}", crate::review::render(&review));
+    }
+    Ok(())
+}
+
+/// `--go-live-enforce`, or the seed's `GO_LIVE_ENFORCE` in the environment.
+fn go_live_enforced(flag: bool) -> bool {
+    flag || ["GOV_GO_LIVE_ENFORCE", "GO_LIVE_ENFORCE"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")))
 }
 
 fn print_tenant(created: &CreatedTenant) {

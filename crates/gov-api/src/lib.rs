@@ -17,6 +17,7 @@ mod wire;
 
 pub mod cli;
 pub mod demo;
+pub mod review;
 pub mod startup;
 
 pub use startup::{Server, ServerConfig, openapi, start};

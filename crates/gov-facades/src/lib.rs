@@ -17,6 +17,7 @@ mod incidents;
 mod library;
 mod policies;
 mod regression;
+mod review;
 mod risk;
 mod runs;
 mod snapshot_cache;
@@ -52,7 +53,8 @@ pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,
     THROTTLE_WINDOW_SECS, TripwireCheck,
 };
-pub use risk::{GLOBAL, Reservation, RiskDecision, RiskPolicyChange, Settlement};
+pub use review::{ControlReview, MAX_HEALTHY_DENIAL_RATE, ReviewFinding};
+pub use risk::{GLOBAL, Reservation, RiskDay, RiskDecision, RiskPolicyChange, Settlement};
 pub use runs::{Completion, NewRun, OverrideRequest, StartedRun};
 pub use steps::{ForcedStop, StepInput, StepOutcome, Verdict};
 pub use traces::{InflectionPoint, Replay, ReplayStep, TraceDetail};

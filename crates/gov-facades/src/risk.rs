@@ -6,6 +6,8 @@
 //! already realised its daily loss cap. A settlement releases the reservation's open risk on the
 //! day it was reserved and adds the realised loss to today. Days are UTC.
 
+use std::collections::BTreeMap;
+
 use gov_model::{NewAuditEntry, RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
 use gov_store::risk::{self, Caps};
 use gov_store::{Conn, audit};
@@ -49,6 +51,32 @@ pub struct RiskDecision {
     pub correlation_id: String,
     /// Whether this answer was recorded earlier (a retry).
     pub replayed: bool,
+}
+
+/// One UTC day of the risk guard: the ledgers and how its decisions went.
+#[derive(Debug, Clone)]
+pub struct RiskDay {
+    pub day: time::Date,
+    pub ledgers: Vec<RiskLedgerDay>,
+    /// Denials by engine.
+    pub denials: BTreeMap<String, i64>,
+    /// Denials by cause (engine and measure).
+    pub denial_reasons: BTreeMap<String, i64>,
+    pub reservations: i64,
+    pub settlements: i64,
+}
+
+impl RiskDay {
+    pub fn denied(&self) -> i64 {
+        self.denials.values().sum()
+    }
+
+    /// Denials among reservation requests (0 when there were none).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn denial_rate(&self) -> f64 {
+        let asked = self.reservations + self.denied();
+        if asked == 0 { 0.0 } else { self.denied() as f64 / asked as f64 }
+    }
 }
 
 /// A change to an engine's caps; absent fields keep their value (or, for a new engine, no cap).
@@ -237,12 +265,42 @@ impl Gov {
         })
     }
 
-    /// Today's ledger (UTC) for every engine with activity, and today's events.
-    pub fn risk_today(&self, tenant: TenantId) -> Result<(time::Date, Vec<RiskLedgerDay>, Vec<RiskEvent>)> {
+    /// Today's ledger (UTC) for every engine with activity, and today's decisions counted.
+    pub fn risk_today(&self, tenant: TenantId) -> Result<RiskDay> {
         let now = self.clock.now();
         let day = now.date();
         let start = day.midnight().assume_utc();
-        self.db.read(|c| Ok((day, risk::ledger(c, tenant, day)?, risk::events_since(c, tenant, start)?)))
+        let (ledgers, events) = self.db.read(|c| {
+            Ok::<_, Error>((risk::ledger(c, tenant, day)?, risk::events_since(c, tenant, start)?))
+        })?;
+        let mut today = RiskDay {
+            day,
+            ledgers,
+            denials: BTreeMap::new(),
+            denial_reasons: BTreeMap::new(),
+            reservations: 0,
+            settlements: 0,
+        };
+        for e in &events {
+            match e.action {
+                RiskAction::Deny => {
+                    *today.denials.entry(e.engine.clone()).or_insert(0) += 1;
+                    // "denied: <engine> <measure> ..." -> "<engine> <measure>"
+                    let cause = e
+                        .reason
+                        .trim_start_matches("denied: ")
+                        .split(' ')
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    *today.denial_reasons.entry(cause).or_insert(0) += 1;
+                }
+                RiskAction::Reserve => today.reservations += 1,
+                RiskAction::Settle => today.settlements += 1,
+                RiskAction::Release => {}
+            }
+        }
+        Ok(today)
     }
 
     /// Reserves before executing: checks the engine's caps and GLOBAL's together; the answer is

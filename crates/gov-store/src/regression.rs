@@ -355,7 +355,7 @@ pub fn recent_outcomes(
     Ok(outcomes)
 }
 
-/// Today's KPI events per (domain, metric): how many and how many succeeded.
+/// KPI events recorded since `since` per (domain, metric): how many and how many succeeded.
 pub fn counts_since(
     conn: &mut Conn<'_>,
     tenant: TenantId,

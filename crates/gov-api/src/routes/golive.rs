@@ -27,7 +27,7 @@ pub struct GoLiveStateOut {
 }
 
 impl GoLiveStateOut {
-    fn new(s: GoLiveState, enforced: bool) -> Self {
+    pub(crate) fn new(s: GoLiveState, enforced: bool) -> Self {
         GoLiveStateOut {
             go_live_enabled: s.go_live_enabled,
             kill_switch_engaged: s.kill_switch_engaged,

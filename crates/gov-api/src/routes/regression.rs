@@ -76,7 +76,7 @@ pub struct RegressionStateOut {
 }
 
 impl RegressionStateOut {
-    fn new(p: &RegressionPolicy, s: RegressionState) -> Self {
+    pub(crate) fn new(p: &RegressionPolicy, s: RegressionState) -> Self {
         RegressionStateOut {
             domain: s.domain,
             metric: s.metric,

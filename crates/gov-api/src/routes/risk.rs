@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, post, web};
-use gov_facades::{Reservation, RiskDecision, RiskPolicyChange, Settlement};
-use gov_model::{RiskAction, RiskLedgerDay, RiskPolicy};
+use gov_facades::{Reservation, RiskDay, RiskDecision, RiskPolicyChange, Settlement};
+use gov_model::{RiskLedgerDay, RiskPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -142,6 +142,19 @@ pub struct LedgerTodayOut {
     pub settlements: i64,
 }
 
+impl From<RiskDay> for LedgerTodayOut {
+    fn from(d: RiskDay) -> Self {
+        LedgerTodayOut {
+            day: d.day.to_string(),
+            ledgers: d.ledgers.into_iter().map(Into::into).collect(),
+            denials: d.denials,
+            denial_reasons: d.denial_reasons,
+            reservations: d.reservations,
+            settlements: d.settlements,
+        }
+    }
+}
+
 #[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RiskPolicyOut>)))]
 #[get("/risk/policies")]
 pub async fn policies(
@@ -186,31 +199,8 @@ pub async fn ledger_today(
     state: web::Data<AppState>,
 ) -> ApiResult<web::Json<LedgerTodayOut>> {
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
-    let (day, ledgers, events) = blocking(move || gov.risk_today(tenant)).await?;
-    let mut denials = BTreeMap::new();
-    let mut denial_reasons = BTreeMap::new();
-    let (mut reservations, mut settlements) = (0, 0);
-    for e in &events {
-        match e.action {
-            RiskAction::Deny => {
-                *denials.entry(e.engine.clone()).or_insert(0) += 1;
-                let cause =
-                    e.reason.trim_start_matches("denied: ").split(' ').take(2).collect::<Vec<_>>().join(" ");
-                *denial_reasons.entry(cause).or_insert(0) += 1;
-            }
-            RiskAction::Reserve => reservations += 1,
-            RiskAction::Settle => settlements += 1,
-            RiskAction::Release => {}
-        }
-    }
-    Ok(web::Json(LedgerTodayOut {
-        day: day.to_string(),
-        ledgers: ledgers.into_iter().map(Into::into).collect(),
-        denials,
-        denial_reasons,
-        reservations,
-        settlements,
-    }))
+    let today = blocking(move || gov.risk_today(tenant)).await?;
+    Ok(web::Json(today.into()))
 }
 
 /// Reserves before executing an action: the engine's caps and GLOBAL's must both hold. A denial
