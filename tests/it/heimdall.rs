@@ -14,7 +14,7 @@ async fn a_recommendation_is_eligible_only_when_every_gate_holds() {
     let rec = json(
         app.post("/api/governance/heimdall/recommend", &json!({"domain": "BUYER_MATCH", "confidence": 0.95}))
             .await,
-        StatusCode::CREATED,
+        StatusCode::OK,
     )
     .await;
     assert_eq!(rec["prod_eligible"], false);
@@ -50,7 +50,7 @@ async fn a_recommendation_is_eligible_only_when_every_gate_holds() {
     let low = json(
         app.post("/api/governance/heimdall/recommend", &json!({"domain": "BUYER_MATCH", "confidence": 0.85}))
             .await,
-        StatusCode::CREATED,
+        StatusCode::OK,
     )
     .await;
     assert!(low["gate_reason"].as_str().unwrap().starts_with("failed gates: confidence"), "{low}");
@@ -60,7 +60,7 @@ async fn a_recommendation_is_eligible_only_when_every_gate_holds() {
             &json!({"domain": "BUYER_MATCH", "confidence": 0.93, "recommendation": {"buyer": 7}}),
         )
         .await,
-        StatusCode::CREATED,
+        StatusCode::OK,
     )
     .await;
     assert_eq!(

@@ -26,7 +26,7 @@ async fn form(app: &TestApp, path: &str, body: &str) -> Response {
 
 async fn kpi(app: &TestApp, domain: &str, metric: &str, success: bool) -> Value {
     let body = json!({"domain": domain, "metric": metric, "success": success});
-    json(app.post("/api/governance/regression/kpi", &body).await, StatusCode::CREATED).await
+    json(app.post("/api/governance/regression/kpi", &body).await, StatusCode::OK).await
 }
 
 /// 40 successes then `failures` failures; returns the last answer.
@@ -89,7 +89,7 @@ async fn the_seed_tripwires_exist_disabled_and_take_the_seed_kpi_command() {
     let res =
         form(&app, "/api/governance/regression/kpi", "domain=WHOLESALE&metric=contract_rate&success=true")
             .await;
-    let recorded = json(res, StatusCode::CREATED).await;
+    let recorded = json(res, StatusCode::OK).await;
     assert_eq!(recorded["event"]["success"], true);
     assert_eq!(recorded["evaluation"]["enforceable"], false);
     let state = json(app.get("/api/governance/regression/state").await, StatusCode::OK).await;
@@ -363,7 +363,7 @@ async fn concurrent_events_trip_a_tripwire_once() {
         tasks.push(tokio::spawn(async move {
             let body = json!({"domain": "WHOLESALE", "metric": "offer_accept_rate", "success": false});
             let res = client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
-            assert_eq!(res.status(), StatusCode::CREATED);
+            assert_eq!(res.status(), StatusCode::OK);
             res.json::<Value>().await.unwrap()["evaluation"]["tripped_now"].as_bool().unwrap()
         }));
     }

@@ -13,7 +13,7 @@ async fn the_review_shows_each_lever_as_its_endpoint_does_and_flags_what_needs_a
     json(app.post("/api/governance/regression/policies/upsert", &upsert).await, StatusCode::OK).await;
     for i in 0..50 {
         let body = json!({"domain": "WHOLESALE", "metric": "contract_rate", "success": i < 40});
-        json(app.post("/api/governance/regression/kpi", &body).await, StatusCode::CREATED).await;
+        json(app.post("/api/governance/regression/kpi", &body).await, StatusCode::OK).await;
     }
     for amount in [10.0, 5000.0] {
         let body = json!({"engine": "WHOLESALE", "amount": amount});

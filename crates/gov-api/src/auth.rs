@@ -103,7 +103,7 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
                     }
                 };
                 if class == Class::ProdExec && levers.kill_switch_engaged {
-                    return Err(ApiError::KillSwitch(levers.reason));
+                    return Err(ApiError::KillSwitch(format!("{}: {}", levers.changed_by, levers.reason)));
                 }
                 if state.go_live_enforce && !levers.go_live_enabled {
                     return Err(ApiError::NotLive);

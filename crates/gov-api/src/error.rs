@@ -29,7 +29,9 @@ pub enum ApiError {
     #[error("this tenant is not live: POST /api/governance/go-live/enable to go live")]
     NotLive,
     /// The tenant's kill switch is engaged and the request executes in production.
-    #[error("the kill switch is engaged ({0}): production execution is refused until it is released")]
+    #[error(
+        "the kill switch is engaged: production execution is refused until it is released (last lever change: {0})"
+    )]
     KillSwitch(String),
 }
 

@@ -86,8 +86,9 @@ impl Gov {
             let levers = gov_store::levers::go_live(c, caller.tenant_id)?;
             if levers.kill_switch_engaged {
                 return Err(Error::Conflict(format!(
-                    "the kill switch is engaged ({}): no run may start until it is released",
-                    levers.reason
+                    "the kill switch is engaged: no run may start until it is released (last lever \
+                     change: {}: {})",
+                    levers.changed_by, levers.reason
                 )));
             }
             gov.refuse_killed_agent(c, caller.tenant_id, &agent_id)?;

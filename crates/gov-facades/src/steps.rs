@@ -276,7 +276,7 @@ impl Gov {
                 termination: RunTerminationReason::KillSwitch,
                 policy_id: None,
                 reason: format!(
-                    "the kill switch is engaged (by {}: {}): every run stops at its next step",
+                    "the kill switch is engaged (last lever change: {}: {}): every run stops at its next step",
                     levers.changed_by, levers.reason
                 ),
                 opens_incident: true,

@@ -233,7 +233,7 @@ pub async fn sandbox_trial(
 /// Judges a recommendation against its domain's stacked gates and records it; the answer says
 /// whether it is eligible for production and names every gate that failed.
 #[utoipa::path(tag = "governance", request_body = RecommendIn, security(("bearer" = [])),
-    responses((status = 201, body = RecommendationOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = RecommendationOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/heimdall/recommend")]
 pub async fn recommend(
     auth: Authed<Ingest>,
@@ -250,7 +250,7 @@ pub async fn recommend(
     };
     let gov = state.gov.clone();
     let judged = blocking(move || gov.recommend(&auth.caller, input)).await?;
-    Ok(HttpResponse::Created().json(RecommendationOut::from(judged)))
+    Ok(HttpResponse::Ok().json(RecommendationOut::from(judged)))
 }
 
 /// `require_prod_eligible(recommendation_id)`: 200 when the recommendation may be used in

@@ -295,7 +295,7 @@ pub async fn evaluate(
 
 /// Records one business outcome of a (domain, metric) and evaluates its tripwire.
 #[utoipa::path(tag = "governance", request_body = KpiIn, security(("bearer" = [])),
-    responses((status = 201, body = KpiRecorded), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = KpiRecorded), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/regression/kpi")]
 pub async fn kpi(
     auth: Authed<Ingest>,
@@ -314,5 +314,5 @@ pub async fn kpi(
     };
     let gov = state.gov.clone();
     let (event, check) = blocking(move || gov.record_kpi(&auth.caller, input)).await?;
-    Ok(HttpResponse::Created().json(KpiRecorded { ok: true, event: event.into(), evaluation: check.into() }))
+    Ok(HttpResponse::Ok().json(KpiRecorded { ok: true, event: event.into(), evaluation: check.into() }))
 }
