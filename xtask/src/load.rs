@@ -8,6 +8,9 @@
 //! - `read`: authenticated `GET /api/v1/accounts/`, the floor of any authenticated request.
 //! - `risk`: reserve-then-settle pairs on one contended cap (WHOLESALE, and GLOBAL with it); one
 //!   request of the report is one pair.
+//! - `kpi`: KPI events on one enabled tripwire with the seed's sizes (window 50, baseline 200), so
+//!   every event is recorded and then evaluated over its 250 newest events (steady 90% success: it
+//!   never trips).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -146,6 +149,18 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             bail!("creating a policy: HTTP {}", res.status);
         }
     }
+    if options.scenario == "kpi" {
+        let body = r#"{"domain":"WHOLESALE","metric":"contract_rate","enabled":true,"reason":"load"}"#;
+        let res = setup.send(
+            "POST",
+            "/api/governance/regression/policies/upsert",
+            Some(&server.key),
+            Some(body),
+        )?;
+        if res.status != 200 {
+            bail!("enabling the tripwire: HTTP {}", res.status);
+        }
+    }
     let per_client = options.requests / options.clients;
     let barrier = Arc::new(Barrier::new(options.clients + 1));
     let mut handles = Vec::new();
@@ -182,6 +197,14 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                         }
                         let settle = format!(r#"{{"correlation_id":"{id}","realized_loss":0}}"#);
                         (client.send("POST", "/api/governance/risk/settle", Some(&key), Some(&settle))?, 200)
+                    }
+                    "kpi" => {
+                        sequence += 1;
+                        let event = format!(
+                            r#"{{"domain":"WHOLESALE","metric":"contract_rate","success":{}}}"#,
+                            sequence % 10 != 0
+                        );
+                        (client.send("POST", "/api/governance/regression/kpi", Some(&key), Some(&event))?, 200)
                     }
                     other => bail!("unknown scenario {other}"),
                 };

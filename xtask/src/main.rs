@@ -21,7 +21,7 @@ commands:
   ci [--no-lint]  fmt --check, clippy -D warnings, layers, cargo test (SQLite), then
                   cargo test -p gov-tests on PostgreSQL if TEST_DATABASE_URL is set
                   (required when CI=true); --no-lint skips fmt and clippy
-  load [--scenario steps] [--clients N] [--requests N] [--database-url URL]
+  load [--scenario steps|read|risk|kpi] [--clients N] [--requests N] [--database-url URL]
        [--sqlite-synchronous full|normal]
                   build a release gov, start it on a fresh database and drive a hot
                   path with N concurrent clients; prints throughput and latency
