@@ -202,7 +202,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                         sequence += 1;
                         let event = format!(
                             r#"{{"domain":"WHOLESALE","metric":"contract_rate","success":{}}}"#,
-                            sequence % 10 != 0
+                            !sequence.is_multiple_of(10)
                         );
                         (client.send("POST", "/api/governance/regression/kpi", Some(&key), Some(&event))?, 200)
                     }
