@@ -317,6 +317,18 @@ async fn bad_regression_input_is_refused_and_changes_nothing() {
         ),
         (
             "/api/governance/regression/policies/upsert",
+            json!({"domain": "WHOLESALE", "metric": "contract_rate", "max_drop_fraction": 1.0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "/api/governance/regression/policies/upsert",
+            json!({"domain": "WHOLESALE", "metric": "contract_rate", "window_events": 10001}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "/api/governance/regression/policies/upsert",
             json!({"domain": "WHOLESALE", "metric": "contract_rate", "min_events_to_enforce": 251}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
@@ -373,4 +385,50 @@ async fn concurrent_events_trip_a_tripwire_once() {
     }
     assert_eq!(tripped, 1);
     assert_eq!(tripwire_incidents(&app), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_events_that_together_make_the_drop_trip_the_tripwire() {
+    let app = TestApp::spawn().await;
+    for round in 0..3 {
+        let metric = format!("m{round}");
+        // Created by four admins at once: every creation succeeds.
+        let mut creators = Vec::new();
+        for _ in 0..4 {
+            let (client, key, url) = (
+                app.client.clone(),
+                app.admin_key.clone(),
+                app.url("/api/governance/regression/policies/upsert"),
+            );
+            let body = json!({"domain": "WHOLESALE", "metric": metric, "window_events": 2, "baseline_events": 2,
+                "min_events_to_enforce": 4, "max_drop_fraction": 0.6, "enabled": true, "reason": "race"});
+            creators.push(tokio::spawn(async move {
+                client.post(url).bearer_auth(key).json(&body).send().await.unwrap().status()
+            }));
+        }
+        for c in creators {
+            assert_eq!(c.await.unwrap(), StatusCode::OK);
+        }
+        for _ in 0..3 {
+            kpi(&app, "WHOLESALE", &metric, true).await;
+        }
+        // Baseline 1.0; only with both failures is the window 0.0 (a drop of 1 > 0.6).
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (client, key, url) =
+                (app.client.clone(), app.admin_key.clone(), app.url("/api/governance/regression/kpi"));
+            let body = json!({"domain": "WHOLESALE", "metric": metric, "success": false});
+            tasks.push(tokio::spawn(async move {
+                let res = client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+                assert_eq!(res.status(), StatusCode::OK);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let state = json(app.get("/api/governance/regression/state").await, StatusCode::OK).await;
+        let wire = state.as_array().unwrap().iter().find(|s| s["metric"] == metric.as_str()).unwrap();
+        assert_eq!(wire["triggered"], true, "round {round}: {wire}");
+    }
+    assert_eq!(tripwire_incidents(&app), 3);
 }

@@ -24,8 +24,9 @@ use crate::{Caller, Error, Gov, Result, validate};
 pub const THROTTLE_WINDOW_SECS: i64 = 60;
 /// How many runs of a throttled domain may start per window.
 pub const THROTTLE_RUNS_PER_WINDOW: i64 = 1;
-/// The largest window or baseline a tripwire may read.
-pub const MAX_EVENTS: i64 = 100_000;
+/// The largest window or baseline: every KPI event's evaluation reads up to twice this many rows
+/// inside its write transaction.
+pub const MAX_EVENTS: i64 = 10_000;
 
 /// Who acts when a tripwire engages the kill switch.
 const TRIPWIRE_ACTOR: &str = "regression_tripwire";
@@ -143,10 +144,12 @@ impl Gov {
         let (policies, states) = self
             .db
             .read(|c| Ok::<_, Error>((regression::policies(c, tenant)?, regression::states(c, tenant)?)))?;
+        let mut states: std::collections::HashMap<(String, String), RegressionState> =
+            states.into_iter().map(|s| ((s.domain.clone(), s.metric.clone()), s)).collect();
+        // Every tripwire has its state row (created with its policy); pair them by key.
         Ok(policies
             .into_iter()
-            .zip(states)
-            .filter(|(p, s)| p.domain == s.domain && p.metric == s.metric)
+            .filter_map(|p| states.remove(&(p.domain.clone(), p.metric.clone())).map(|s| (p, s)))
             .collect())
     }
 
@@ -205,6 +208,7 @@ impl Gov {
             };
             check_policy(&next)?;
             regression::upsert_policy(c, tenant, &next)?;
+            regression::lock_states(c, tenant, &[(&domain, &metric)])?;
             let before = regression::state(c, tenant, &domain, &metric)?;
             let reset = before.triggered || change.reset_baseline;
             if reset {
@@ -255,6 +259,7 @@ impl Gov {
         let caller = caller.clone();
         let (event, check, go_live) = self.db.write(move |c| {
             let policy = known(c, caller.tenant_id, &domain, &metric)?;
+            regression::lock_states(c, caller.tenant_id, &[(&domain, &metric)])?;
             let event = KpiEvent {
                 id: uuid::Uuid::now_v7().to_string(),
                 domain,
@@ -304,6 +309,9 @@ impl Gov {
                 }
                 _ => regression::policies(c, tenant)?,
             };
+            let keys: Vec<(&str, &str)> =
+                selected.iter().map(|p| (p.domain.as_str(), p.metric.as_str())).collect();
+            regression::lock_states(c, tenant, &keys)?;
             let mut checks = Vec::with_capacity(selected.len());
             let mut go_live = None;
             for policy in selected {
@@ -320,8 +328,9 @@ impl Gov {
     }
 }
 
-/// Evaluates one tripwire inside the caller's transaction; trips it and applies its action when
-/// the drop exceeds the limit. Returns the new go-live state when it engaged the kill switch.
+/// Evaluates one tripwire inside the caller's transaction, which holds its state lock
+/// (`regression::lock_states`); trips it and applies its action when the drop exceeds the limit.
+/// Returns the new go-live state when it engaged the kill switch.
 fn evaluate_one(
     c: &mut Conn<'_>,
     caller: &Caller,
@@ -453,6 +462,7 @@ pub(crate) fn admit_run(c: &mut Conn<'_>, tenant: TenantId, domain: &str, now: T
             retry_after_secs: u64::try_from(window + THROTTLE_WINDOW_SECS - at).unwrap_or(1).max(1),
         });
     }
-    evidence::prune_rate(c, tenant, &key, window)?;
+    // Keep the previous window too: a replica whose clock lags may still be counting in it.
+    evidence::prune_rate(c, tenant, &key, window - THROTTLE_WINDOW_SECS)?;
     Ok(())
 }

@@ -21,7 +21,8 @@ pub struct InvalidTripwire {
 }
 
 impl Tripwire {
-    /// Refuses empty windows and drop fractions outside (0, 1].
+    /// Refuses empty windows and drop fractions outside (0, 1): a drop can be at most 1 (the
+    /// rate fell to 0), so a limit of 1 could never be exceeded.
     pub fn validate(&self) -> Result<(), InvalidTripwire> {
         if self.window_events == 0 {
             return Err(InvalidTripwire { field: "window_events", message: "must be at least 1" });
@@ -29,10 +30,10 @@ impl Tripwire {
         if self.baseline_events == 0 {
             return Err(InvalidTripwire { field: "baseline_events", message: "must be at least 1" });
         }
-        if !(self.max_drop_fraction > 0.0 && self.max_drop_fraction <= 1.0) {
+        if !(self.max_drop_fraction > 0.0 && self.max_drop_fraction < 1.0) {
             return Err(InvalidTripwire {
                 field: "max_drop_fraction",
-                message: "must be above 0 and at most 1",
+                message: "must be above 0 and below 1",
             });
         }
         Ok(())
@@ -167,6 +168,7 @@ mod tests {
             (Tripwire { window_events: 0, ..SEED }, "window_events"),
             (Tripwire { baseline_events: 0, ..SEED }, "baseline_events"),
             (Tripwire { max_drop_fraction: 0.0, ..SEED }, "max_drop_fraction"),
+            (Tripwire { max_drop_fraction: 1.0, ..SEED }, "max_drop_fraction"),
             (Tripwire { max_drop_fraction: 1.5, ..SEED }, "max_drop_fraction"),
         ] {
             assert_eq!(t.validate().map_err(|e| e.field), Err(field));

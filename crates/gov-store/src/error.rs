@@ -33,6 +33,14 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
+            // A serialization failure or deadlock (PostgreSQL 40001, 40P01) rolled the whole
+            // transaction back: nothing changed, and a retry can succeed.
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
+            DieselError::DatabaseError(_, ref info) if info.message().starts_with("deadlock detected") => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
             DieselError::DatabaseError(_, ref info)
                 if info.message().contains("database is locked") || info.message().contains("busy") =>
             {

@@ -133,32 +133,37 @@ pub fn upsert_policy(conn: &mut Conn<'_>, tenant: TenantId, p: &HeimdallPolicy) 
     use heimdall_policy as h;
     let t = tenant.to_string();
     let at = to_db(p.updated_at);
-    dispatch!(conn, |c| diesel::insert_into(h::table)
-        .values((
-            h::id.eq(format!("{t}:{}", p.domain)),
-            h::tenant_id.eq(&t),
-            h::domain.eq(&p.domain),
-            h::min_confidence_prod.eq(p.min_confidence_prod),
-            h::min_sandbox_trials.eq(p.min_sandbox_trials),
-            h::min_sandbox_success_rate.eq(p.min_sandbox_success_rate),
-            h::prod_use_enabled.eq(p.prod_use_enabled),
-            h::changed_by.eq(&p.changed_by),
-            h::reason.eq(&p.reason),
-            h::updated_at.eq(at),
-        ))
-        // The id is derived from (tenant, domain), so it is the conflict to resolve.
-        .on_conflict(h::id)
-        .do_update()
-        .set((
-            h::min_confidence_prod.eq(p.min_confidence_prod),
-            h::min_sandbox_trials.eq(p.min_sandbox_trials),
-            h::min_sandbox_success_rate.eq(p.min_sandbox_success_rate),
-            h::prod_use_enabled.eq(p.prod_use_enabled),
-            h::changed_by.eq(&p.changed_by),
-            h::reason.eq(&p.reason),
-            h::updated_at.eq(at),
-        ))
-        .execute(c))?;
+    let id = format!("{t}:{}", p.domain);
+    // Insert-or-nothing, then update: a bare ON CONFLICT DO NOTHING covers both unique indexes (the
+    // derived id and (tenant, domain)), so two admins creating one domain at once cannot get a 409.
+    dispatch!(conn, |c| {
+        diesel::insert_into(h::table)
+            .values((
+                h::id.eq(&id),
+                h::tenant_id.eq(&t),
+                h::domain.eq(&p.domain),
+                h::min_confidence_prod.eq(p.min_confidence_prod),
+                h::min_sandbox_trials.eq(p.min_sandbox_trials),
+                h::min_sandbox_success_rate.eq(p.min_sandbox_success_rate),
+                h::prod_use_enabled.eq(p.prod_use_enabled),
+                h::changed_by.eq(&p.changed_by),
+                h::reason.eq(&p.reason),
+                h::updated_at.eq(at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c)?;
+        diesel::update(h::table.find(&id))
+            .set((
+                h::min_confidence_prod.eq(p.min_confidence_prod),
+                h::min_sandbox_trials.eq(p.min_sandbox_trials),
+                h::min_sandbox_success_rate.eq(p.min_sandbox_success_rate),
+                h::prod_use_enabled.eq(p.prod_use_enabled),
+                h::changed_by.eq(&p.changed_by),
+                h::reason.eq(&p.reason),
+                h::updated_at.eq(at),
+            ))
+            .execute(c)
+    })?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use gov_model::{
 use time::PrimitiveDateTime;
 
 use crate::convert::{from_db, opt_from_db, opt_to_db, parse, parse_opt, to_db};
-use crate::db::dispatch;
+use crate::db::{Inner, dispatch};
 use crate::schema::{kpi_event, regression_policy, regression_state};
 use crate::{Conn, StoreError};
 
@@ -144,6 +144,8 @@ pub fn upsert_policy(conn: &mut Conn<'_>, tenant: TenantId, p: &RegressionPolicy
         r::updated_at.eq(at),
     );
     dispatch!(conn, |c| {
+        // Insert-or-nothing, then update: a bare ON CONFLICT DO NOTHING covers both unique indexes
+        // (the derived id and (tenant, domain, metric)), so racing creations cannot get a 409.
         diesel::insert_into(r::table)
             .values((
                 r::id.eq(&id),
@@ -152,11 +154,9 @@ pub fn upsert_policy(conn: &mut Conn<'_>, tenant: TenantId, p: &RegressionPolicy
                 r::metric.eq(&p.metric),
                 values,
             ))
-            // The id is derived from (tenant, domain, metric), so it is the conflict to resolve.
-            .on_conflict(r::id)
-            .do_update()
-            .set(values)
+            .on_conflict_do_nothing()
             .execute(c)?;
+        diesel::update(r::table.find(&id)).set(values).execute(c)?;
         diesel::insert_into(s::table)
             .values((
                 s::id.eq(&id),
@@ -169,6 +169,29 @@ pub fn upsert_policy(conn: &mut Conn<'_>, tenant: TenantId, p: &RegressionPolicy
             .on_conflict_do_nothing()
             .execute(c)
     })?;
+    Ok(())
+}
+
+/// Locks the state rows of the given (domain, metric) tripwires, in id order, until the
+/// transaction ends (PostgreSQL; SQLite's single writer serialises write transactions anyway).
+/// Every evaluation and reset takes the lock before it reads the state or the events, so
+/// concurrent ones on any replica run one after the other, each seeing what the others committed
+/// (READ COMMITTED reads afresh per statement); one order for every caller means no deadlock.
+pub fn lock_states(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    tripwires: &[(&str, &str)],
+) -> Result<(), StoreError> {
+    use regression_state as s;
+    if let Inner::Pg(c) = &mut conn.0 {
+        let ids: Vec<String> = tripwires.iter().map(|(d, m)| key(tenant, d, m)).collect();
+        let _locked: Vec<String> = s::table
+            .filter(s::id.eq_any(&ids))
+            .order(s::id.asc())
+            .select(s::id)
+            .for_update()
+            .load(&mut **c)?;
+    }
     Ok(())
 }
 

@@ -136,22 +136,24 @@ pub fn upsert_policy(conn: &mut Conn<'_>, p: &RiskPolicy) -> Result<(), StoreErr
         risk_policy::reason.eq(&p.reason),
         risk_policy::updated_at.eq(to_db(p.updated_at)),
     );
-    dispatch!(conn, |c| diesel::insert_into(risk_policy::table)
-        .values(values.clone())
-        // The id is derived from (tenant, engine), so it is the conflict to resolve.
-        .on_conflict(risk_policy::id)
-        .do_update()
-        .set((
-            risk_policy::max_daily_loss.eq(p.max_daily_loss),
-            risk_policy::max_daily_exposure.eq(p.max_daily_exposure),
-            risk_policy::max_open_risk.eq(p.max_open_risk),
-            risk_policy::max_actions_per_day.eq(p.max_actions_per_day),
-            risk_policy::enabled.eq(p.enabled),
-            risk_policy::changed_by.eq(&p.changed_by),
-            risk_policy::reason.eq(&p.reason),
-            risk_policy::updated_at.eq(to_db(p.updated_at)),
-        ))
-        .execute(c))?;
+    let id = format!("{t}:{}", p.engine);
+    // Insert-or-nothing, then update: a bare ON CONFLICT DO NOTHING covers both unique indexes (the
+    // derived id and (tenant, engine)), so two admins creating one engine at once cannot get a 409.
+    dispatch!(conn, |c| {
+        diesel::insert_into(risk_policy::table).values(values.clone()).on_conflict_do_nothing().execute(c)?;
+        diesel::update(risk_policy::table.find(&id))
+            .set((
+                risk_policy::max_daily_loss.eq(p.max_daily_loss),
+                risk_policy::max_daily_exposure.eq(p.max_daily_exposure),
+                risk_policy::max_open_risk.eq(p.max_open_risk),
+                risk_policy::max_actions_per_day.eq(p.max_actions_per_day),
+                risk_policy::enabled.eq(p.enabled),
+                risk_policy::changed_by.eq(&p.changed_by),
+                risk_policy::reason.eq(&p.reason),
+                risk_policy::updated_at.eq(to_db(p.updated_at)),
+            ))
+            .execute(c)
+    })?;
     Ok(())
 }
 
