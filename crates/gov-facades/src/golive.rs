@@ -104,10 +104,7 @@ impl Gov {
 
     fn pull(&self, caller: &Caller, change: LeverChange, lever: Lever) -> Result<GoLiveState> {
         let reason = validate::text("reason", &change.reason, 2000)?;
-        let actor = match change.actor.as_deref() {
-            Some(a) => validate::identifier("actor", a)?,
-            None => caller.actor.id.clone(),
-        };
+        let actor = validate::named_or_caller("actor", change.actor.as_deref(), caller)?;
         let now = self.clock.now();
         let caller = caller.clone();
         let state = self.db.write(move |c| {

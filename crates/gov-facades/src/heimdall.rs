@@ -127,18 +127,8 @@ impl Gov {
         if change.min_sandbox_trials.is_some_and(|n| n < 0) {
             return Err(Error::invalid("min_sandbox_trials", "must not be negative"));
         }
-        let actor = change
-            .actor
-            .as_deref()
-            .map(|a| validate::identifier("actor", a))
-            .transpose()?
-            .unwrap_or_else(|| caller.actor.id.clone());
-        let reason = change
-            .reason
-            .as_deref()
-            .map(|r| validate::text("reason", r, 2000))
-            .transpose()?
-            .unwrap_or_else(|| "upsert".to_owned());
+        let actor = validate::named_or_caller("actor", change.actor.as_deref(), caller)?;
+        let reason = validate::upsert_reason(change.reason.as_deref())?;
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
@@ -211,11 +201,7 @@ impl Gov {
     ) -> Result<HeimdallScorecard> {
         let domain = validate::identifier("domain", domain)?.to_ascii_uppercase();
         let confidence = unit("confidence", confidence)?;
-        let actor = actor
-            .as_deref()
-            .map(|a| validate::identifier("actor", a))
-            .transpose()?
-            .unwrap_or_else(|| caller.actor.id.clone());
+        let actor = validate::named_or_caller("actor", actor.as_deref(), caller)?;
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
@@ -298,11 +284,7 @@ impl Gov {
         correlation_id: Option<String>,
     ) -> Result<HeimdallRecommendation> {
         let id = validate::identifier("recommendation_id", recommendation_id)?;
-        let actor = actor
-            .as_deref()
-            .map(|a| validate::identifier("actor", a))
-            .transpose()?
-            .unwrap_or_else(|| caller.actor.id.clone());
+        let actor = validate::named_or_caller("actor", actor.as_deref(), caller)?;
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {

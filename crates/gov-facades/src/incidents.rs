@@ -113,10 +113,7 @@ impl Gov {
         author: Option<&str>,
     ) -> Result<IncidentComment> {
         let content = validate::text("content", content, 10_000)?;
-        let author = match author {
-            Some(a) => validate::identifier("author", a)?,
-            None => caller.actor.id.clone(),
-        };
+        let author = validate::named_or_caller("author", author, caller)?;
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {

@@ -168,14 +168,8 @@ impl Gov {
             .map(|a| a.trim().to_ascii_uppercase().parse::<RegressionAction>())
             .transpose()
             .map_err(|e| Error::invalid("action", e.to_string()))?;
-        let actor = match change.actor.as_deref() {
-            Some(a) => validate::identifier("actor", a)?,
-            None => caller.actor.id.clone(),
-        };
-        let reason = match change.reason.as_deref() {
-            Some(r) => validate::text("reason", r, 2000)?,
-            None => "upsert".to_owned(),
-        };
+        let actor = validate::named_or_caller("actor", change.actor.as_deref(), caller)?;
+        let reason = validate::upsert_reason(change.reason.as_deref())?;
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
@@ -245,10 +239,7 @@ impl Gov {
         if input.value.is_some_and(|v| !v.is_finite()) {
             return Err(Error::invalid("value", "must be a finite number"));
         }
-        let actor = match input.actor.as_deref() {
-            Some(a) => validate::identifier("actor", a)?,
-            None => caller.actor.id.clone(),
-        };
+        let actor = validate::named_or_caller("actor", input.actor.as_deref(), caller)?;
         let correlation_id =
             input.correlation_id.as_deref().map(|c| validate::identifier("correlation_id", c)).transpose()?;
         let detail = match input.detail.as_deref() {

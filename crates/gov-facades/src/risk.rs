@@ -204,18 +204,8 @@ impl Gov {
         if change.max_actions_per_day.flatten().is_some_and(|n| n < 0) {
             return Err(Error::invalid("max_actions_per_day", "must not be negative"));
         }
-        let actor = change
-            .actor
-            .as_deref()
-            .map(|a| validate::identifier("actor", a))
-            .transpose()?
-            .unwrap_or_else(|| caller.actor.id.clone());
-        let reason = change
-            .reason
-            .as_deref()
-            .map(|r| validate::text("reason", r, 2000))
-            .transpose()?
-            .unwrap_or_else(|| "upsert".to_owned());
+        let actor = validate::named_or_caller("actor", change.actor.as_deref(), caller)?;
+        let reason = validate::upsert_reason(change.reason.as_deref())?;
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {

@@ -1,7 +1,7 @@
 //! Field checks shared by use cases. Each returns the cleaned value or an `Invalid` error
 //! naming the field.
 
-use crate::Error;
+use crate::{Caller, Error};
 
 /// Trims `value` and requires `1..=max` characters.
 pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, Error> {
@@ -21,6 +21,20 @@ pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, Error
 /// An identifier chosen by a caller (agent id, human actor id): 1 to 200 printable characters.
 pub(crate) fn identifier(field: &str, value: &str) -> Result<String, Error> {
     text(field, value, 200)
+}
+
+/// The person a request names in `field` (an operator's `actor`, a comment's `author`), or the
+/// calling key (`api_key:<id>`) when it names none.
+pub(crate) fn named_or_caller(field: &str, named: Option<&str>, caller: &Caller) -> Result<String, Error> {
+    match named {
+        Some(n) => identifier(field, n),
+        None => Ok(caller.actor.id.clone()),
+    }
+}
+
+/// A lever upsert's reason; `upsert` when none is given.
+pub(crate) fn upsert_reason(reason: Option<&str>) -> Result<String, Error> {
+    reason.map_or_else(|| Ok("upsert".to_owned()), |r| text("reason", r, 2000))
 }
 
 /// A plausible e-mail address, lower-cased so uniqueness ignores case.
