@@ -5,15 +5,18 @@
 //! rather than a lowest common denominator. See ARCHITECTURE.md.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use crate::StoreError;
+use crate::error::connection_lost;
 use crate::writer::{Open, Reply, Writer};
 
 /// Which database a [`Db`] talks to.
@@ -50,11 +53,19 @@ pub struct DbOptions {
     /// How long a request waits for a free connection before the database counts as unavailable.
     pub acquire_timeout: Duration,
     pub sqlite_sync: SqliteSync,
+    /// Whether a SQLite file (and its folder) that does not exist yet is created; when not, a
+    /// missing file is an error naming the path.
+    pub create_if_missing: bool,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { pool_size: 16, acquire_timeout: Duration::from_secs(5), sqlite_sync: SqliteSync::Full }
+        Self {
+            pool_size: 16,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_sync: SqliteSync::Full,
+            create_if_missing: true,
+        }
     }
 }
 
@@ -79,7 +90,66 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 }
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
-type PgPool = Pool<ConnectionManager<PgConnection>>;
+type PgPool = Pool<PgManager>;
+
+/// A connection idle for longer than this is pinged before it is handed out, so one that died
+/// while idle (a database restart, a proxy dropping idle connections) is replaced instead of
+/// failing the request. Busy connections skip the round trip (HikariCP's "alive bypass window").
+const IDLE_CHECK: Duration = Duration::from_millis(500);
+
+/// A pooled PostgreSQL connection that remembers whether it lost the server.
+///
+/// diesel's own check (`R2D2Connection::is_broken`) only looks at the transaction manager, and a
+/// statement that fails to prepare on a dead socket leaves that untouched: the dead connection
+/// would go back to the pool and fail every later request. Here every failed statement is
+/// inspected (diesel's instrumentation sees them all) and a lost connection is discarded.
+pub(crate) struct PgConn {
+    conn: PgConnection,
+    lost: Arc<AtomicBool>,
+    last_used: Instant,
+}
+
+impl PgConn {
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens [`PgConn`]s for the pool and tells it which ones to discard.
+struct PgManager {
+    url: String,
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConn, Self::Error> {
+        let mut conn = PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::FinishQuery { error: Some(err), .. } = event
+                && connection_lost(err)
+            {
+                flag.store(true, Ordering::Relaxed);
+            }
+        });
+        Ok(PgConn { conn, lost, last_used: Instant::now() })
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), Self::Error> {
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        if conn.is_lost() {
+            tracing::warn!("discarding a PostgreSQL connection that lost the server");
+            return true;
+        }
+        std::thread::panicking() || conn.conn.is_broken()
+    }
+}
 
 #[derive(Clone)]
 enum Pools {
@@ -165,11 +235,12 @@ impl<E: From<StoreError>> TxError<E> {
 
 impl Db {
     /// Opens pools for `url` (a `postgres://` URL or a SQLite path, optionally `sqlite://`-prefixed).
-    /// For SQLite, the file and its folder are created if missing.
+    /// For SQLite, the file and its folder are created if missing (unless
+    /// `options.create_if_missing` is off).
     pub fn connect(url: &str, options: &DbOptions) -> Result<Db, StoreError> {
         let pools = match Backend::of_url(url) {
             Backend::Postgres => {
-                let manager = ConnectionManager::<PgConnection>::new(url);
+                let manager = PgManager { url: url.to_owned() };
                 let pool = Pool::builder()
                     .max_size(options.pool_size.max(1))
                     .min_idle(Some(1))
@@ -181,8 +252,12 @@ impl Db {
             }
             Backend::Sqlite => {
                 let path = sqlite_path(url);
+                let on_disk = path != ":memory:" && !path.starts_with("file:");
+                if on_disk && !options.create_if_missing && !Path::new(path).is_file() {
+                    return Err(StoreError::Unavailable(format!("there is no SQLite database at {path}")));
+                }
                 let folder = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty());
-                if let Some(dir) = folder.filter(|_| path != ":memory:" && !path.starts_with("file:")) {
+                if let Some(dir) = folder.filter(|_| on_disk) {
                     std::fs::create_dir_all(dir).map_err(|e| {
                         StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                     })?;
@@ -222,8 +297,10 @@ impl Db {
                 f(&mut Conn(Inner::Sqlite(&mut c)))
             }
             Pools::Postgres(pool) => {
-                let mut c = pool.get().map_err(StoreError::from)?;
-                f(&mut Conn(Inner::Pg(&mut c)))
+                let mut c = pg_checkout(pool)?;
+                let result = f(&mut Conn(Inner::Pg(&mut c.conn)));
+                c.last_used = Instant::now();
+                result
             }
         }
     }
@@ -261,9 +338,33 @@ impl Db {
                 })
             }
             Pools::Postgres(pool) => {
-                let mut c = pool.get().map_err(StoreError::from)?;
-                c.transaction::<T, TxError<E>, _>(|c| f(&mut Conn(Inner::Pg(c))).map_err(TxError::App))
-                    .map_err(TxError::into_app)
+                // A connection can die between checkout and BEGIN; then `f` has not run and
+                // nothing was sent but BEGIN, so it is safe to run it on another connection.
+                // Once `f` has run, never: COMMIT may have reached the server.
+                let mut f = Some(f);
+                let mut attempts = 0;
+                loop {
+                    let mut c = pg_checkout(pool)?;
+                    let result = c.conn.transaction::<T, TxError<E>, _>(|c| match f.take() {
+                        Some(f) => f(&mut Conn(Inner::Pg(c))).map_err(TxError::App),
+                        None => Err(TxError::Db(diesel::result::Error::BrokenTransactionManager)),
+                    });
+                    c.last_used = Instant::now();
+                    if let Err(TxError::Db(err)) = &result
+                        && connection_lost(err)
+                    {
+                        c.lost.store(true, Ordering::Relaxed);
+                    }
+                    match result {
+                        Err(TxError::Db(err))
+                            if f.is_some() && c.is_lost() && attempts < pool_attempts(pool) =>
+                        {
+                            tracing::debug!(error = %err, "BEGIN failed on a lost connection; retrying");
+                            attempts += 1;
+                        }
+                        other => return other.map_err(TxError::into_app),
+                    }
+                }
             }
         }
     }
@@ -284,9 +385,35 @@ impl Db {
     ) -> Result<T, StoreError> {
         match &self.pools {
             Pools::Sqlite { path, sync, .. } => sqlite(&mut opener(path.clone(), *sync)()?),
-            Pools::Postgres(pool) => pg(&mut *pool.get()?),
+            Pools::Postgres(pool) => pg(&mut pg_checkout(pool)?.conn),
         }
     }
+}
+
+/// How many connections a request may find dead before it gives up: every pooled one, and one.
+fn pool_attempts(pool: &PgPool) -> u32 {
+    pool.max_size() + 1
+}
+
+/// A live connection from the pool: one that was idle for a while is pinged first, and a dead
+/// one is discarded and the next tried, within the pool's acquire timeout overall.
+fn pg_checkout(pool: &PgPool) -> Result<diesel::r2d2::PooledConnection<PgManager>, StoreError> {
+    let deadline = Instant::now() + pool.connection_timeout();
+    for _ in 0..pool_attempts(pool) {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let mut c = pool.get_timeout(remaining)?;
+        if c.last_used.elapsed() < IDLE_CHECK {
+            return Ok(c);
+        }
+        match c.conn.ping() {
+            Ok(()) => return Ok(c),
+            Err(err) if connection_lost(&err) || c.is_lost() => {
+                c.lost.store(true, Ordering::Relaxed);
+            }
+            Err(err) => return Err(StoreError::from(err)),
+        }
+    }
+    Err(StoreError::Unavailable("every pooled connection had lost the server".to_owned()))
 }
 
 /// Opens a SQLite connection with the server's pragmas.

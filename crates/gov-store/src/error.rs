@@ -30,8 +30,11 @@ impl From<DieselError> for StoreError {
                 kind @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation),
                 info,
             ) => StoreError::Conflict(format!("{kind:?}: {}", info.message())),
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                StoreError::Unavailable(info.message().to_owned())
+            ref e if connection_lost(e) => StoreError::Unavailable(format!("connection lost: {e}")),
+            // A connection whose state diesel no longer knows (it failed mid-transaction): the
+            // transaction did not commit, and the pool discards the connection.
+            DieselError::BrokenTransactionManager => {
+                StoreError::Unavailable("the connection was left in an unknown state".to_owned())
             }
             // A serialization failure or deadlock (PostgreSQL 40001, 40P01) rolled the whole
             // transaction back: nothing changed, and a retry can succeed.
@@ -54,5 +57,30 @@ impl From<DieselError> for StoreError {
 impl From<diesel::r2d2::PoolError> for StoreError {
     fn from(err: diesel::r2d2::PoolError) -> Self {
         StoreError::Unavailable(err.to_string())
+    }
+}
+
+/// What libpq says when the server went away (restart, failover, `pg_terminate_backend`, a proxy
+/// closing the socket). diesel reports some of these as `ClosedConnection`, others as
+/// `UnableToSendCommand` or `Unknown`, so the message decides.
+const LOST_CONNECTION: [&str; 9] = [
+    "no connection to the server",
+    "server closed the connection unexpectedly",
+    "terminating connection due to administrator command",
+    "terminating connection due to idle-session timeout",
+    "could not receive data from server",
+    "could not send data to server",
+    "connection to server was lost",
+    "SSL connection has been closed unexpectedly",
+    "the database system is shutting down",
+];
+
+/// Whether `err` means the connection is gone: the statement did not run (or its outcome is
+/// unknown) and the connection must not be reused.
+pub(crate) fn connection_lost(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        DieselError::DatabaseError(_, info) => LOST_CONNECTION.iter().any(|m| info.message().contains(m)),
+        _ => false,
     }
 }
