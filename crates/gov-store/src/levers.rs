@@ -139,14 +139,24 @@ pub fn seed_tenant(conn: &mut Conn<'_>, tenant: TenantId, now: Timestamp) -> Res
     Ok(())
 }
 
-/// The tenant's go-live state. Every tenant has one (seeded at creation).
+/// The tenant's go-live state. Every tenant has one (seeded at creation), so a state that cannot
+/// be read (row or table missing, a row that does not parse) is `Unavailable`: what guards
+/// requests must fail closed with 503, never pass as "not found".
 pub fn go_live(conn: &mut Conn<'_>, tenant: TenantId) -> Result<GoLiveState, StoreError> {
     let t = tenant.to_string();
-    let row: GoLiveRow = dispatch!(conn, |c| go_live_state::table
+    let row: Result<GoLiveRow, _> = dispatch!(conn, |c| go_live_state::table
         .filter(go_live_state::tenant_id.eq(&t))
         .select(GoLiveRow::as_select())
-        .get_result(c))?;
-    row.into_model()
+        .get_result(c));
+    let unreadable = |why: String| {
+        StoreError::Unavailable(format!("the go-live state of tenant {t} is unreadable: {why}"))
+    };
+    match row.map_err(StoreError::from) {
+        Ok(row) => row.into_model().map_err(|e| unreadable(e.to_string())),
+        Err(StoreError::NotFound) => Err(unreadable("no row".to_owned())),
+        Err(e @ StoreError::Unavailable(_)) => Err(e),
+        Err(e) => Err(unreadable(e.to_string())),
+    }
 }
 
 /// Changes the go-live switch and/or the kill switch; returns the new state.
