@@ -1,12 +1,13 @@
 //! The `gov` command line: `serve`, `migrate`, `tenant`, `key`, `demo`, `review`. Every flag has a `GOV_*`
-//! environment variable (the database URL also reads `DATABASE_URL`).
+//! environment variable (the database URL also reads `DATABASE_URL`); the database and log flags
+//! may come before or after the subcommand.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gov_facades::{Caller, CreatedKey, CreatedTenant, DbOptions, Gov, NewApiKey, SqliteSync};
-use gov_model::Actor;
+use gov_model::{Actor, Tenant};
 
 use crate::startup::{self, ServerConfig};
 use crate::telemetry::{self, LogFormat};
@@ -20,9 +21,12 @@ pub struct Cli {
     /// Log line format.
     #[arg(long, global = true, env = "GOV_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
-    /// Log filter, e.g. `info` or `gov_api=debug,info`.
-    #[arg(long, global = true, env = "GOV_LOG", default_value = "info")]
-    pub log: String,
+    /// Log filter, e.g. `info` or `gov_api=debug,info` [default: `info` for `serve`, `warn` for
+    /// the other commands, whose output is what they print].
+    #[arg(long, global = true, env = "GOV_LOG")]
+    pub log: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -33,15 +37,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage the database schema.
     Migrate {
-        #[command(flatten)]
-        db: DbArgs,
         #[command(subcommand)]
         action: MigrateAction,
     },
     /// Manage tenants.
     Tenant {
-        #[command(flatten)]
-        db: DbArgs,
         #[command(subcommand)]
         action: TenantAction,
     },
@@ -59,19 +59,15 @@ pub enum Command {
     /// The Monday control-plane review of a tenant (seed 004): go-live state, today's risk ledger
     /// and denials, the regression tripwires, today's sandbox scorecards, and the decision.
     Review {
-        #[command(flatten)]
-        db: DbArgs,
-        /// Tenant name or id.
+        /// Tenant name or id [default: the only tenant of the database].
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
         /// Print JSON (each section as its endpoint answers) instead of tables.
         #[arg(long)]
         json: bool,
     },
     /// Manage API keys.
     Key {
-        #[command(flatten)]
-        db: DbArgs,
         #[command(subcommand)]
         action: KeyAction,
     },
@@ -80,13 +76,14 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DbArgs {
     /// `postgres://...` for PostgreSQL; otherwise a SQLite file path (`sqlite://` prefix optional).
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    /// Only `serve` creates a SQLite database that does not exist yet.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// Pooled connections (reads on SQLite, everything on PostgreSQL).
-    #[arg(long, env = "GOV_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, global = true, env = "GOV_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
     /// SQLite durability: `full` syncs every commit, `normal` only at checkpoints.
-    #[arg(long, env = "GOV_SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
+    #[arg(long, global = true, env = "GOV_SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
     pub sqlite_synchronous: SyncArg,
 }
 
@@ -97,7 +94,9 @@ pub enum SyncArg {
 }
 
 impl DbArgs {
-    fn connect(&self) -> anyhow::Result<Gov> {
+    /// Connects; only `gov serve` passes `create_if_missing`, so a mistyped path elsewhere is an
+    /// error instead of a new, empty database nobody serves.
+    fn connect(&self, create_if_missing: bool) -> anyhow::Result<Gov> {
         let options = DbOptions {
             pool_size: self.pool_size,
             acquire_timeout: Duration::from_secs(5),
@@ -105,15 +104,24 @@ impl DbArgs {
                 SyncArg::Full => SqliteSync::Full,
                 SyncArg::Normal => SqliteSync::Normal,
             },
+            create_if_missing,
         };
-        Gov::connect(&self.database_url, &options).context("connecting to the database")
+        let hint = if create_if_missing {
+            ""
+        } else {
+            " (only `gov serve` creates a database; check --database-url)"
+        };
+        Gov::connect(&self.database_url, &options)
+            .with_context(|| format!("connecting to the database at {}{hint}", self.database_url))
+    }
+
+    fn existing(&self) -> anyhow::Result<Gov> {
+        self.connect(false)
     }
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
-    pub db: DbArgs,
     /// Address to listen on.
     #[arg(long, env = "GOV_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -123,10 +131,14 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "GOV_WORKERS")]
     pub workers: Option<usize>,
-    /// Refuse the guarded requests of tenants whose go-live switch is off (also read from the
-    /// seed's `GO_LIVE_ENFORCE`).
-    #[arg(long, env = "GOV_GO_LIVE_ENFORCE")]
-    pub go_live_enforce: bool,
+    /// Refuse the guarded requests of tenants whose go-live switch is off (1/0, true/false,
+    /// yes/no, on/off; else the seed's `GO_LIVE_ENFORCE`; always off with `ENV=development`).
+    #[arg(long, env = "GOV_GO_LIVE_ENFORCE", value_parser = boolish, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub go_live_enforce: Option<bool>,
+    /// On SIGTERM/SIGINT, how long requests already accepted may take before the server stops.
+    #[arg(long, env = "GOV_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,14 +182,16 @@ pub enum KeyAction {
 
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format, &cli.log);
+    let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    telemetry::init(cli.log_format, cli.log.as_deref().unwrap_or(default_log));
+    let db = &cli.db;
     match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Migrate { db, action } => migrate(&db.connect()?, action),
-        Command::Tenant { db, action } => tenant(&db.connect()?, action),
-        Command::Key { db, action } => key(&db.connect()?, action),
+        Command::Serve(args) => serve(db, args),
+        Command::Migrate { action } => migrate(&db.existing()?, action),
+        Command::Tenant { action } => tenant(&db.existing()?, action),
+        Command::Key { action } => key(&db.existing()?, action),
         Command::Demo { url, key } => demo(url, key),
-        Command::Review { db, tenant, json } => review(&db.connect()?, &tenant, json),
+        Command::Review { tenant, json } => review(&db.existing()?, tenant.as_deref(), json),
     }
 }
 
@@ -222,14 +236,16 @@ fn demo(url: Option<String>, key: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let gov = args.db.connect()?;
+fn serve(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
+    // Settings first: a value gov cannot read stops it before it touches the database.
+    let go_live_enforce = go_live_enforced(args.go_live_enforce)?;
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let gov = db.connect(true)?;
     let applied = gov.migrate_up().context("applying migrations")?;
     tracing::info!(backend = ?gov.backend(), applied = applied.len(), "database ready");
     if let Some(created) = gov.bootstrap().context("creating the default tenant")? {
         print_tenant(&created);
     }
-    let go_live_enforce = go_live_enforced(args.go_live_enforce);
     let config = ServerConfig {
         listen: args.listen,
         max_body_bytes: args.max_body_bytes,
@@ -238,8 +254,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     actix_web::rt::System::new().block_on(async move {
         let server = startup::start(gov, &config)?;
-        tracing::info!(addr = %server.addr, "gov listening");
-        server.server.await.context("server failed")
+        tracing::info!(addr = %server.addr, go_live_enforce, "gov listening");
+        crate::drain::serve_until_signalled(server, grace).await
     })
 }
 
@@ -297,26 +313,79 @@ fn key(gov: &Gov, action: KeyAction) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn review(gov: &Gov, tenant: &str, as_json: bool) -> anyhow::Result<()> {
+fn review(gov: &Gov, tenant: Option<&str>, as_json: bool) -> anyhow::Result<()> {
+    let enforced = go_live_enforced(env_bool("GOV_GO_LIVE_ENFORCE")?)?;
     gov.migrate_up()?;
-    let tenant = gov.find_tenant(tenant)?;
+    let tenant = match tenant {
+        Some(name_or_id) => gov.find_tenant(name_or_id)?,
+        None => only_tenant(gov)?,
+    };
     let review = gov.control_review(&tenant)?;
     if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::review::to_json(&review, go_live_enforced(false)))?
-        );
+        println!("{}", serde_json::to_string_pretty(&crate::review::to_json(&review, enforced))?);
     } else {
         print!("{}", crate::review::render(&review));
     }
     Ok(())
 }
 
-/// `--go-live-enforce`, or the seed's `GO_LIVE_ENFORCE` in the environment.
-fn go_live_enforced(flag: bool) -> bool {
-    flag || ["GOV_GO_LIVE_ENFORCE", "GO_LIVE_ENFORCE"]
-        .iter()
-        .any(|v| std::env::var(v).is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes")))
+/// The database's one tenant, for commands whose `--tenant` is optional.
+fn only_tenant(gov: &Gov) -> anyhow::Result<Tenant> {
+    let mut tenants = gov.list_tenants()?;
+    match tenants.len() {
+        1 => Ok(tenants.remove(0)),
+        0 => bail!("this database has no tenant yet: create one with `gov tenant create --name <name>`"),
+        n => {
+            let names: Vec<String> = tenants.iter().map(|t| format!("{:?}", t.name)).collect();
+            bail!(
+                "this database has {n} tenants ({}): choose one with --tenant <name or id>",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// A boolean setting as operators write it: 1/0, true/false, yes/no, on/off (any case).
+fn boolish(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{value:?} is not a boolean: use 1/0, true/false, yes/no or on/off")),
+    }
+}
+
+/// A boolean environment variable; unset or empty is `None`.
+fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => boolish(&v).map(Some).map_err(|e| anyhow::anyhow!("{name}: {e}")),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{name} is not valid UTF-8"),
+    }
+}
+
+/// Whether go-live is enforced: `--go-live-enforce` / `GOV_GO_LIVE_ENFORCE` if given, else the
+/// seed's `GO_LIVE_ENFORCE`, else off; and off whatever those say under the seed's
+/// `ENV=development` (seed 004 rollback option 2, "emergency mode"). `ENV=production` leaves the
+/// setting as configured; any other `ENV` is refused rather than guessed at.
+fn go_live_enforced(configured: Option<bool>) -> anyhow::Result<bool> {
+    let configured = match configured {
+        Some(v) => v,
+        None => env_bool("GO_LIVE_ENFORCE")?.unwrap_or(false),
+    };
+    let env = std::env::var("ENV").unwrap_or_default();
+    match env.trim().to_ascii_lowercase().as_str() {
+        "" | "production" => Ok(configured),
+        "development" => {
+            if configured {
+                tracing::warn!("ENV=development: go-live enforcement is off (seed 004 emergency mode)");
+            }
+            Ok(false)
+        }
+        _ => bail!(
+            "ENV={env:?}: gov knows `production` and `development` (seed 004); unset ENV or use one of them"
+        ),
+    }
 }
 
 fn print_tenant(created: &CreatedTenant) {

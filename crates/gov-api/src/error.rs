@@ -33,6 +33,9 @@ pub enum ApiError {
         "the kill switch is engaged: production execution is refused until it is released (last lever change: {0})"
     )]
     KillSwitch(String),
+    /// The server is draining for shutdown and takes no new requests.
+    #[error("this server is shutting down; nothing was changed, retry (another replica will answer)")]
+    ShuttingDown,
 }
 
 impl ApiError {
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotLive => (StatusCode::FORBIDDEN, "go_live_disabled"),
             ApiError::KillSwitch(_) => (StatusCode::CONFLICT, "kill_switch_engaged"),
+            ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
 

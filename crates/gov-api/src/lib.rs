@@ -17,6 +17,7 @@ mod wire;
 
 pub mod cli;
 pub mod demo;
+pub mod drain;
 pub mod review;
 pub mod startup;
 

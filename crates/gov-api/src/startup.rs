@@ -8,6 +8,7 @@ use anyhow::Context;
 use gov_facades::Gov;
 use utoipa_actix_web::AppExt;
 
+use crate::drain::{Drain, gate};
 use crate::extract::{json_config, path_config, query_config};
 use crate::metrics::Metrics;
 use crate::observe::observe;
@@ -26,10 +27,13 @@ pub struct ServerConfig {
     pub go_live_enforce: bool,
 }
 
-/// A bound, not yet awaited server.
+/// A bound, not yet awaited server. It does not react to signals itself:
+/// [`crate::drain::serve_until_signalled`] does, for `gov serve`.
 pub struct Server {
     pub addr: SocketAddr,
     pub server: actix_web::dev::Server,
+    /// Whether it is draining for shutdown, and its open connections.
+    pub drain: Drain,
 }
 
 /// The OpenAPI document of every registered endpoint.
@@ -52,6 +56,8 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
         go_live_enforce: config.go_live_enforce,
     });
     let limit = config.max_body_bytes;
+    let drain = Drain::default();
+    let (app_drain, conn_drain) = (web::Data::new(drain.clone()), drain.clone());
     let mut server = HttpServer::new(move || {
         let (app, _) = routes::register(App::new().into_utoipa_app()).split_for_parts();
         app.app_data(state.clone())
@@ -59,12 +65,18 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
             .app_data(web::PayloadConfig::new(limit))
             .app_data(path_config())
             .app_data(query_config())
+            .app_data(app_drain.clone())
             .default_service(routes::not_found_config())
+            .wrap(from_fn(gate))
             .wrap(from_fn(observe))
     })
+    .on_connect(move |_, extensions| {
+        extensions.insert(conn_drain.connection());
+    })
+    .disable_signals()
     .listen(listener)?;
     if let Some(workers) = config.workers {
         server = server.workers(workers.max(1));
     }
-    Ok(Server { addr, server: server.run() })
+    Ok(Server { addr, server: server.run(), drain })
 }
