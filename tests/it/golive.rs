@@ -121,3 +121,33 @@ async fn the_kill_switch_stops_every_run_at_its_next_step_and_refuses_new_ones()
     .await;
     app.start_run("agent-3").await;
 }
+
+#[tokio::test]
+async fn an_unreadable_go_live_state_refuses_guarded_requests_with_503() {
+    for enforcing in [false, true] {
+        let app = if enforcing { TestApp::spawn_enforcing_go_live().await } else { TestApp::spawn().await };
+        // The tenant's row is missing.
+        crate::helpers::raw_execute(app.db_url(), "DELETE FROM go_live_state").unwrap();
+        let refused = app.post("/api/v1/runs", &json!({"agent_id": "a"})).await;
+        error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        let policy = json!({"name": "t", "rule_type": "step_limit", "threshold": 5});
+        error(
+            app.post("/api/v1/policies/rules/", &policy).await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+        )
+        .await;
+        // The table is missing.
+        crate::helpers::raw_execute(app.db_url(), "DROP TABLE go_live_state").unwrap();
+        let refused = app.post("/api/v1/runs", &json!({"agent_id": "a"})).await;
+        error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        error(
+            app.post("/api/v1/policies/rules/", &policy).await,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+        )
+        .await;
+        // Exempt requests do not need the state.
+        json(app.get("/api/v1/activity/").await, StatusCode::OK).await;
+    }
+}

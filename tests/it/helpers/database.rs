@@ -175,7 +175,12 @@ impl TestDb {
 
     /// A new handle (own pool) on this database.
     pub fn gov(&self) -> Gov {
-        Gov::connect(self.url(), &options()).expect("connect to test database")
+        self.gov_at_url(self.url())
+    }
+
+    /// A new handle on this database reached at another URL (e.g. through a proxy).
+    pub fn gov_at_url(&self, url: &str) -> Gov {
+        Gov::connect(url, &options()).expect("connect to test database")
     }
 }
 

@@ -1,6 +1,8 @@
 //! `TestApp`: a real server on port 0 against a fresh database, and a client for it.
 
 mod database;
+pub mod process;
+mod proxy;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -10,7 +12,8 @@ use gov_model::{Actor, Timestamp};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
-pub use database::{TestDb, raw_count, raw_execute};
+pub use database::{TestDb, postgres_url, raw_count, raw_execute};
+pub use proxy::TcpProxy;
 
 pub struct TestApp {
     pub base: String,
@@ -70,6 +73,16 @@ impl TestApp {
     }
 
     async fn spawn_with(go_live_enforce: bool) -> TestApp {
+        Self::spawn_inner(go_live_enforce, None::<fn(&str) -> String>).await
+    }
+
+    /// A server that reaches its database through `server_url(database_url)` (e.g. through a
+    /// [`TcpProxy`]), while the test's own handle (`gov`, `db_url`) connects directly.
+    pub async fn spawn_through(server_url: impl FnOnce(&str) -> String) -> TestApp {
+        Self::spawn_inner(false, Some(server_url)).await
+    }
+
+    async fn spawn_inner(go_live_enforce: bool, server_url: Option<impl FnOnce(&str) -> String>) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             gov_api::init_logging(gov_api::LogFormat::Human, "info");
         }
@@ -80,7 +93,11 @@ impl TestApp {
 
         let (tx, rx) = std::sync::mpsc::channel();
         let clock = Arc::new(TestClock::default());
-        let server_gov = db.gov().with_clock(clock.clone());
+        let server_gov = match server_url {
+            Some(rewrite) => db.gov_at_url(&rewrite(db.url())),
+            None => db.gov(),
+        }
+        .with_clock(clock.clone());
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let config = gov_api::ServerConfig {
