@@ -127,6 +127,9 @@ pub struct ServeArgs {
     /// seed's `GO_LIVE_ENFORCE`).
     #[arg(long, env = "GOV_GO_LIVE_ENFORCE")]
     pub go_live_enforce: bool,
+    /// Seconds between two seals of the audit trail into checkpoints (0: this process does not seal).
+    #[arg(long, env = "GOV_AUDIT_SEAL_INTERVAL_SECS", default_value_t = 10)]
+    pub audit_seal_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +197,7 @@ fn demo(url: Option<String>, key: Option<String>) -> anyhow::Result<()> {
                 max_body_bytes: 262_144,
                 workers: Some(2),
                 go_live_enforce: false,
+                audit_seal_interval: None,
             };
             let (tx, rx) = std::sync::mpsc::channel();
             let server = std::thread::spawn(move || {
@@ -235,6 +239,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         workers: args.workers,
         go_live_enforce,
+        audit_seal_interval: (args.audit_seal_interval_secs > 0)
+            .then(|| Duration::from_secs(args.audit_seal_interval_secs)),
     };
     actix_web::rt::System::new().block_on(async move {
         let server = startup::start(gov, &config)?;

@@ -61,15 +61,21 @@ impl Clock for TestClock {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(false).await
+        Self::spawn_with(false, None).await
     }
 
     /// A server that refuses guarded requests of tenants that are not live (`GO_LIVE_ENFORCE`).
     pub async fn spawn_enforcing_go_live() -> TestApp {
-        Self::spawn_with(true).await
+        Self::spawn_with(true, None).await
     }
 
-    async fn spawn_with(go_live_enforce: bool) -> TestApp {
+    /// A server that seals its audit trail every `every` (others leave that to the test, through
+    /// `gov.seal_audit_log()`).
+    pub async fn spawn_sealing_every(every: std::time::Duration) -> TestApp {
+        Self::spawn_with(false, Some(every)).await
+    }
+
+    async fn spawn_with(go_live_enforce: bool, audit_seal_interval: Option<std::time::Duration>) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             gov_api::init_logging(gov_api::LogFormat::Human, "info");
         }
@@ -88,6 +94,7 @@ impl TestApp {
                     max_body_bytes: 64 * 1024,
                     workers: Some(2),
                     go_live_enforce,
+                    audit_seal_interval,
                 };
                 let server = gov_api::start(server_gov, &config).expect("start server");
                 tx.send((server.addr, server.server.handle())).expect("report address");
