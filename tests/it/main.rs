@@ -6,6 +6,7 @@ mod helpers;
 
 mod accounts;
 mod api_keys;
+mod audit_integrity;
 mod auth;
 mod cli;
 mod concurrency;

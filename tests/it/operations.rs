@@ -117,6 +117,7 @@ async fn the_openapi_document_covers_every_endpoint() {
         "GET /api/v1/incidents/{incident_id}/comments",
         "GET /api/v1/incidents/{incident_id}/timeline",
         "GET /api/v1/logs/audit",
+        "GET /api/v1/logs/audit/integrity",
         "GET /api/v1/logs/llm-runs",
         "GET /api/v1/policies/",
         "GET /api/v1/policies/controls",

@@ -139,6 +139,9 @@ pub struct ServeArgs {
     /// On SIGTERM/SIGINT, how long requests already accepted may take before the server stops.
     #[arg(long, env = "GOV_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+    /// Seconds between two seals of the audit trail into checkpoints (0: this process does not seal).
+    #[arg(long, env = "GOV_AUDIT_SEAL_INTERVAL_SECS", default_value_t = 10)]
+    pub audit_seal_interval_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +211,7 @@ fn demo(url: Option<String>, key: Option<String>) -> anyhow::Result<()> {
                 max_body_bytes: 262_144,
                 workers: Some(2),
                 go_live_enforce: false,
+                audit_seal_interval: None,
             };
             let (tx, rx) = std::sync::mpsc::channel();
             let server = std::thread::spawn(move || {
@@ -251,6 +255,8 @@ fn serve(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         max_body_bytes: args.max_body_bytes,
         workers: args.workers,
         go_live_enforce,
+        audit_seal_interval: (args.audit_seal_interval_secs > 0)
+            .then(|| Duration::from_secs(args.audit_seal_interval_secs)),
     };
     actix_web::rt::System::new().block_on(async move {
         let server = startup::start(gov, &config)?;

@@ -11,6 +11,7 @@ mod guard;
 mod metrics;
 mod observe;
 mod routes;
+mod sealer;
 mod state;
 mod telemetry;
 mod wire;

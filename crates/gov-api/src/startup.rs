@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub workers: Option<usize>,
     /// Refuse guarded requests of tenants that are not live (seed 004 `GO_LIVE_ENFORCE`).
     pub go_live_enforce: bool,
+    /// How often this process seals the audit trail into checkpoints (`None`: never).
+    pub audit_seal_interval: Option<std::time::Duration>,
 }
 
 /// A bound, not yet awaited server. It does not react to signals itself:
@@ -48,6 +50,9 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
         TcpListener::bind(&config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let openapi_json = openapi().to_json().context("rendering the OpenAPI document")?;
+    if let Some(every) = config.audit_seal_interval {
+        crate::sealer::spawn(gov.clone(), every);
+    }
     let state = web::Data::new(AppState {
         gov,
         metrics: Metrics::new()?,

@@ -5,11 +5,11 @@ use gov_model::{
     UserId,
 };
 use gov_store::users::{UserChanges, UserSort};
-use gov_store::{Conn, StoreError, audit, tenants, users};
+use gov_store::{Conn, StoreError, tenants, users};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::{Caller, CreatedTenant, Error, Gov, Result, api_keys, validate};
+use crate::{Caller, CreatedTenant, Error, Gov, Result, api_keys, audit, validate};
 
 /// Name of the tenant `gov serve` creates on an empty database.
 pub const DEFAULT_TENANT: &str = "default";

@@ -7,11 +7,11 @@
 use gov_model::{
     Actor, ApiKey, ApiKeyId, NewAuditEntry, Page, PageRequest, Principal, ScopeSet, TenantId, Timestamp,
 };
-use gov_store::{Conn, api_keys, audit};
+use gov_store::{Conn, api_keys};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::{Caller, Error, Gov, Result, validate};
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 const KEY_TAG: &str = "gov_";
 const PREFIX_HEX: usize = 12;

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use gov_model::{GoLiveState, NewAuditEntry, PolicyStatus, TenantId};
 use gov_store::policies::PolicyFilter;
-use gov_store::{audit, levers, policies};
+use gov_store::{levers, policies};
 use serde_json::json;
 
-use crate::{Caller, Error, Gov, Result, validate};
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 /// How old a cached go-live state may be before it is read again.
 pub const STALENESS: Duration = Duration::from_millis(500);

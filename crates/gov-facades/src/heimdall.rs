@@ -5,11 +5,11 @@
 //! included. The gate reason names every gate that failed.
 
 use gov_model::{HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, NewAuditEntry, TenantId};
+use gov_store::StoreError;
 use gov_store::heimdall::{self, NewEvent};
-use gov_store::{StoreError, audit};
 use serde_json::json;
 
-use crate::{Caller, Error, Gov, Result, validate};
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 /// How many UTC days of sandbox trials count towards the gates.
 pub const TRIAL_WINDOW_DAYS: i64 = 7;

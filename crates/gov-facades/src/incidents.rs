@@ -6,12 +6,11 @@ use gov_model::{
     CommentId, Incident, IncidentComment, IncidentEvent, IncidentId, NewAuditEntry, Page, PageRequest,
     SortDirection, TenantId,
 };
-use gov_store::audit;
 use gov_store::incidents::{self, IncidentFilter};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::{Caller, Error, Gov, Result, validate};
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 impl Gov {
     pub fn list_incidents(

@@ -6,6 +6,7 @@ mod accounts;
 mod activity;
 mod api_keys;
 mod audit;
+mod audit_chain;
 mod auth_cache;
 mod chain;
 mod clock;
@@ -28,7 +29,10 @@ mod validate;
 pub use accounts::{NewUser, UserUpdate};
 pub use activity::RunDetail;
 pub use api_keys::{AuthFailure, CreatedKey, NewApiKey};
-pub use audit::AuditQuery;
+pub use audit::{AuditQuery, SealReport};
+pub use audit_chain::{
+    AuditIntegrity, AuditProblem, MAX_PROBLEMS as MAX_AUDIT_PROBLEMS, ProblemKind as AuditProblemKind,
+};
 pub use chain::{ChainIntegrity, verify as verify_chain};
 pub use clock::{Clock, SystemClock};
 pub use error::Error;

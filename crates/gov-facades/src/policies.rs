@@ -6,13 +6,13 @@ use gov_model::{
     PolicyLimit, PolicyRule, PolicyScope, PolicySpec, PolicyStatus, PolicyVersion, PreventionRecord,
     RuleType, Severity, TenantId, Timestamp,
 };
+use gov_store::Conn;
 use gov_store::evidence::{self, EvidenceFilter, ViolationStats};
 use gov_store::policies::{self, PolicyFilter};
-use gov_store::{Conn, audit};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::{Caller, Error, Gov, Result};
+use crate::{Caller, Error, Gov, Result, audit};
 
 /// A policy as a caller writes it; absent fields take the documented defaults.
 #[derive(Debug, Clone, Default)]

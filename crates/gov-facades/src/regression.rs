@@ -15,10 +15,10 @@ use gov_model::{
 };
 use gov_regression::{Evaluation, Tripwire};
 use gov_store::regression::{self, Check};
-use gov_store::{Conn, audit, evidence, incidents, levers};
+use gov_store::{Conn, evidence, incidents, levers};
 use serde_json::json;
 
-use crate::{Caller, Error, Gov, Result, validate};
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 /// The length of a throttle window, in seconds.
 pub const THROTTLE_WINDOW_SECS: i64 = 60;

@@ -9,11 +9,11 @@
 use std::collections::BTreeMap;
 
 use gov_model::{NewAuditEntry, RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
+use gov_store::Conn;
 use gov_store::risk::{self, Caps};
-use gov_store::{Conn, audit};
 use serde_json::json;
 
-use crate::{Caller, Error, Gov, Result, validate};
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 /// The engine every reservation is also checked against.
 pub const GLOBAL: &str = "GLOBAL";

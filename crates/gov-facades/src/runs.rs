@@ -5,11 +5,11 @@ use gov_model::{
     AgentKill, ApiKeyId, NewAuditEntry, OverrideId, OverrideKind, OverrideRecord, PolicyId, PolicySnapshot,
     Run, RunId, RunStatus, RunTerminationReason, SnapshotId, TenantId, Timestamp, TraceId, TraceSummary,
 };
-use gov_store::{Conn, audit, evidence, incidents, policies, runs, snapshots, traces};
+use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::{Caller, Error, Gov, Result, chain, validate};
+use crate::{Caller, Error, Gov, Result, audit, chain, validate};
 
 /// What a caller gives to start a run.
 #[derive(Debug, Clone, Default)]

@@ -17,13 +17,13 @@ use gov_policy::CompiledSnapshot;
 use gov_prevention::{
     Decision, Finding, Outcome, OverrideKind, PolicyOverride, RateCount, RunState, StepSignals,
 };
-use gov_store::{Conn, audit, evidence, incidents, policies, runs, snapshots, traces};
+use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
 use serde_json::json;
 
 use crate::error::OrNotFound;
 use crate::runs::finish;
 use crate::snapshot_cache::IntegrityFailure;
-use crate::{Caller, Error, Gov, Result, chain};
+use crate::{Caller, Error, Gov, Result, audit, chain};
 
 /// The largest count (tokens, milliseconds, documents) one step may report.
 const MAX_COUNT: i64 = 100_000_000;

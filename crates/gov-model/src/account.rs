@@ -108,3 +108,38 @@ pub struct NewAuditEntry {
     pub resource_id: String,
     pub details: serde_json::Value,
 }
+
+/// An audit row exactly as stored, for its tamper evidence: `log_id` and `details` are the column
+/// text (not parsed), so an edited row can still be read and reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// The row's place in the audit trail (increasing across all tenants).
+    pub seq: i64,
+    pub log_id: String,
+    pub tenant_id: TenantId,
+    pub actor_id: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub timestamp: Timestamp,
+    pub details: String,
+    /// The content hash written with the row; `None` for rows written before rows were hashed.
+    pub row_hash: Option<String>,
+}
+
+/// A seal over a tenant's audit rows with `from_seq < seq <= to_seq`, chained to the one before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditCheckpoint {
+    pub tenant_id: TenantId,
+    /// 1, 2, ... per tenant.
+    pub n: i64,
+    pub from_seq: i64,
+    pub to_seq: i64,
+    pub row_count: i64,
+    /// blake3 over the sealed rows' `(seq, row_hash)` in `seq` order.
+    pub rows_digest: String,
+    /// The previous checkpoint's `checkpoint_hash` (a genesis hash bound to the tenant for n = 1).
+    pub prev_hash: String,
+    pub checkpoint_hash: String,
+    pub created_at: Timestamp,
+}

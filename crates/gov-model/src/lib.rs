@@ -15,7 +15,7 @@ mod run;
 mod scope;
 mod trace;
 
-pub use account::{ApiKey, AuditEntry, NewAuditEntry, Role, Tenant, User};
+pub use account::{ApiKey, AuditCheckpoint, AuditEntry, AuditRecord, NewAuditEntry, Role, Tenant, User};
 pub use enums::UnknownVariant;
 pub use evidence::{
     AgentKill, CostRecord, OverrideKind, OverrideRecord, PolicySnapshot, PreventionRecord, SignalType,

@@ -49,6 +49,22 @@ diesel::table! {
         resource_id -> Text,
         timestamp -> Timestamp,
         details -> Text,
+        seq -> BigInt,
+        row_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (tenant_id, n) {
+        tenant_id -> Text,
+        n -> BigInt,
+        from_seq -> BigInt,
+        to_seq -> BigInt,
+        row_count -> BigInt,
+        rows_digest -> Text,
+        prev_hash -> Text,
+        checkpoint_hash -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -502,6 +518,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_keys,
     audit_logs,
+    audit_checkpoints,
     policy_rules,
     policy_rule_versions,
     policy_limits,

@@ -30,6 +30,14 @@ pub struct TestApp {
     db: TestDb,
 }
 
+/// How a test server is started.
+struct Spawn {
+    go_live_enforce: bool,
+    audit_seal_interval: Option<std::time::Duration>,
+    /// Rewrites the database URL the server connects to (the test's own handle connects directly).
+    server_url: Option<Box<dyn FnOnce(&str) -> String>>,
+}
+
 /// A clock fixed at one instant.
 pub struct FixedClock(pub Timestamp);
 
@@ -64,25 +72,37 @@ impl Clock for TestClock {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(false).await
+        Self::spawn_with(false, None).await
     }
 
     /// A server that refuses guarded requests of tenants that are not live (`GO_LIVE_ENFORCE`).
     pub async fn spawn_enforcing_go_live() -> TestApp {
-        Self::spawn_with(true).await
+        Self::spawn_with(true, None).await
     }
 
-    async fn spawn_with(go_live_enforce: bool) -> TestApp {
-        Self::spawn_inner(go_live_enforce, None::<fn(&str) -> String>).await
+    async fn spawn_with(go_live_enforce: bool, audit_seal_interval: Option<std::time::Duration>) -> TestApp {
+        Self::spawn_inner(Spawn { go_live_enforce, audit_seal_interval, server_url: None }).await
+    }
+
+    /// A server that seals its audit trail every `every` (others leave that to the test, through
+    /// `gov.seal_audit_log()`).
+    pub async fn spawn_sealing_every(every: std::time::Duration) -> TestApp {
+        Self::spawn_with(false, Some(every)).await
     }
 
     /// A server that reaches its database through `server_url(database_url)` (e.g. through a
     /// [`TcpProxy`]), while the test's own handle (`gov`, `db_url`) connects directly.
-    pub async fn spawn_through(server_url: impl FnOnce(&str) -> String) -> TestApp {
-        Self::spawn_inner(false, Some(server_url)).await
+    pub async fn spawn_through(server_url: impl FnOnce(&str) -> String + 'static) -> TestApp {
+        Self::spawn_inner(Spawn {
+            go_live_enforce: false,
+            audit_seal_interval: None,
+            server_url: Some(Box::new(server_url)),
+        })
+        .await
     }
 
-    async fn spawn_inner(go_live_enforce: bool, server_url: Option<impl FnOnce(&str) -> String>) -> TestApp {
+    async fn spawn_inner(spawn: Spawn) -> TestApp {
+        let Spawn { go_live_enforce, audit_seal_interval, server_url } = spawn;
         if std::env::var_os("TEST_LOG").is_some() {
             gov_api::init_logging(gov_api::LogFormat::Human, "info");
         }
@@ -105,6 +125,7 @@ impl TestApp {
                     max_body_bytes: 64 * 1024,
                     workers: Some(2),
                     go_live_enforce,
+                    audit_seal_interval,
                 };
                 let server = gov_api::start(server_gov, &config).expect("start server");
                 tx.send((server.addr, server.server.handle())).expect("report address");

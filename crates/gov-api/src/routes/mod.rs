@@ -50,6 +50,7 @@ where
                 .service(api_keys::show)
                 .service(api_keys::revoke)
                 .service(api_keys::rotate)
+                .service(logs::audit_integrity)
                 .service(logs::audit)
                 .service(traces::llm_runs)
                 // Policies: fixed paths before `/policies/{policy_id}`.

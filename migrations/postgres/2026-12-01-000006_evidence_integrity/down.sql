@@ -1,0 +1,16 @@
+DROP TRIGGER IF EXISTS audit_logs_no_truncate ON audit_logs;
+DROP TRIGGER IF EXISTS aos_trace_steps_no_truncate ON aos_trace_steps;
+DROP TRIGGER IF EXISTS aos_traces_no_truncate ON aos_traces;
+DROP TRIGGER IF EXISTS policy_snapshots_no_truncate ON policy_snapshots;
+DROP TRIGGER IF EXISTS policy_rule_versions_no_truncate ON policy_rule_versions;
+DROP TRIGGER IF EXISTS prevention_records_no_truncate ON prevention_records;
+DROP TRIGGER IF EXISTS incident_events_no_truncate ON incident_events;
+DROP TRIGGER IF EXISTS policy_override_records_no_truncate ON policy_override_records;
+DROP TRIGGER IF EXISTS risk_event_no_truncate ON risk_event;
+DROP TRIGGER IF EXISTS heimdall_event_no_truncate ON heimdall_event;
+DROP TRIGGER IF EXISTS kpi_event_no_truncate ON kpi_event;
+DROP TABLE IF EXISTS audit_checkpoints;
+DROP INDEX IF EXISTS audit_logs_tenant_seq;
+DROP INDEX IF EXISTS audit_logs_seq;
+ALTER TABLE audit_logs DROP COLUMN IF EXISTS row_hash;
+ALTER TABLE audit_logs DROP COLUMN IF EXISTS seq;
