@@ -31,11 +31,11 @@ pub struct TestApp {
 }
 
 /// How a test server is started.
-struct Spawn {
+struct Spawn<'a> {
     go_live_enforce: bool,
     audit_seal_interval: Option<std::time::Duration>,
     /// Rewrites the database URL the server connects to (the test's own handle connects directly).
-    server_url: Option<Box<dyn FnOnce(&str) -> String>>,
+    server_url: Option<Box<dyn FnOnce(&str) -> String + 'a>>,
 }
 
 /// A clock fixed at one instant.
@@ -92,7 +92,7 @@ impl TestApp {
 
     /// A server that reaches its database through `server_url(database_url)` (e.g. through a
     /// [`TcpProxy`]), while the test's own handle (`gov`, `db_url`) connects directly.
-    pub async fn spawn_through(server_url: impl FnOnce(&str) -> String + 'static) -> TestApp {
+    pub async fn spawn_through(server_url: impl FnOnce(&str) -> String) -> TestApp {
         Self::spawn_inner(Spawn {
             go_live_enforce: false,
             audit_seal_interval: None,
@@ -101,7 +101,7 @@ impl TestApp {
         .await
     }
 
-    async fn spawn_inner(spawn: Spawn) -> TestApp {
+    async fn spawn_inner(spawn: Spawn<'_>) -> TestApp {
         let Spawn { go_live_enforce, audit_seal_interval, server_url } = spawn;
         if std::env::var_os("TEST_LOG").is_some() {
             gov_api::init_logging(gov_api::LogFormat::Human, "info");
