@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod api_keys;
 mod auth;
+mod bodies;
 mod concurrency;
 mod enforcement;
 mod errors;
