@@ -159,3 +159,124 @@ async fn an_unauthenticated_request_is_refused_before_its_body() {
     let res = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// One request carrying U+0000 and the field the 422 must name.
+struct Nul {
+    method: Method,
+    path: String,
+    body: Option<(&'static str, String)>,
+    field: &'static str,
+}
+
+fn get(path: &str, field: &'static str) -> Nul {
+    Nul { method: Method::GET, path: path.to_owned(), body: None, field }
+}
+
+fn post(path: &str, body: serde_json::Value, field: &'static str) -> Nul {
+    Nul {
+        method: Method::POST,
+        path: path.to_owned(),
+        body: Some(("application/json", body.to_string())),
+        field,
+    }
+}
+
+fn form(path: &str, body: &str, field: &'static str) -> Nul {
+    let body = Some(("application/x-www-form-urlencoded", body.to_owned()));
+    Nul { method: Method::POST, path: path.to_owned(), body, field }
+}
+
+async fn runs_total(app: &TestApp) -> i64 {
+    json(app.get("/api/v1/activity/").await, StatusCode::OK).await["pagination"]["total"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn nul_characters_are_422_naming_the_field_on_both_backends() {
+    let app = TestApp::spawn().await;
+    let run = app.start_run("agent-nul").await;
+    let run_id = run["run"]["run_id"].as_str().unwrap().to_owned();
+    let nul = "a\u{0}b";
+    let steps = format!("/api/v1/runs/{run_id}/steps");
+    let cases = [
+        // List filters (query strings).
+        get("/api/v1/activity/?agent_id=a%00b", "agent_id"),
+        get("/api/v1/activity/?status=%00", "status"),
+        get("/api/v1/activity/live?agent_id=%00", "agent_id"),
+        get("/api/v1/activity/completed?agent_id=%00", "agent_id"),
+        get("/api/v1/activity/signals?signal_type=%00", "signal_type"),
+        get("/api/v1/analytics/costs?model=gpt%00", "model"),
+        get("/api/v1/traces/?agent_id=%00", "agent_id"),
+        get("/api/v1/traces/?status=%00", "status"),
+        get("/api/v1/logs/llm-runs?agent_id=%00", "agent_id"),
+        get("/api/v1/logs/audit?actor_id=%00", "actor_id"),
+        get("/api/v1/logs/audit?resource_type=%00", "resource_type"),
+        get("/api/v1/logs/audit?action=%00", "action"),
+        get("/api/v1/logs/audit?resource_id=%00", "resource_id"),
+        get("/api/v1/policies/?status=%00", "status"),
+        get("/api/v1/policies/rules/?rule_type=%00", "rule_type"),
+        get("/api/v1/policies/?scope_type=%00", "scope_type"),
+        get("/api/v1/policies/violations/?action=%00", "action"),
+        get("/api/v1/incidents/?status=%00", "status"),
+        get("/api/v1/incidents/?incident_type=%00", "incident_type"),
+        get("/api/v1/incidents/?severity=%00", "severity"),
+        get("/api/v1/accounts/users/?sort=%00", "sort"),
+        // Path segments.
+        Nul {
+            method: Method::POST,
+            path: "/api/v1/runs/agents/a%00b/release".to_owned(),
+            body: None,
+            field: "agent_id",
+        },
+        // JSON bodies: top-level strings, nested values, keys.
+        post(
+            "/api/v1/policies/rules/",
+            json!({"name": nul, "rule_type": "cost_limit", "threshold": 5}),
+            "name",
+        ),
+        post(
+            "/api/v1/policies/validate",
+            json!({"name": nul, "rule_type": "cost_limit", "threshold": 5}),
+            "name",
+        ),
+        post("/api/v1/runs", json!({"agent_id": nul}), "agent_id"),
+        post("/api/v1/runs", json!({"agent_id": "ok", "metadata": {"k": ["x", nul]}}), "metadata.k[1]"),
+        post("/api/v1/runs", json!({"agent_id": "ok", "metadata": {nul: 1}}), "metadata"),
+        post(&steps, json!({"step_type": "llm_call", "model": nul}), "model"),
+        post(&steps, json!({"step_type": "llm_call", "source": nul}), "source"),
+        post("/api/v1/accounts/users/", json!({"email": "n@example.com", "name": nul}), "name"),
+        post("/api/v1/connectivity/api-keys/", json!({"name": nul, "scopes": ["read"]}), "name"),
+        post("/api/governance/risk/policies/upsert", json!({"engine": nul}), "engine"),
+        post(
+            "/api/governance/regression/kpi",
+            json!({"domain": "WHOLESALE", "metric": "m", "success": true, "detail": nul}),
+            "detail",
+        ),
+        post(
+            "/api/governance/heimdall/recommend",
+            json!({"domain": "BUYER_MATCH", "confidence": 0.5, "recommendation": nul}),
+            "recommendation",
+        ),
+        // Form bodies.
+        form("/api/governance/go-live/enable", "actor=ops&reason=a%00b", "reason"),
+        form(
+            "/api/governance/risk/check-and-reserve",
+            "engine=CAPITAL&amount=1&correlation_id=%00",
+            "correlation_id",
+        ),
+    ];
+    let before = (app.audit_count(), runs_total(&app).await);
+    for case in cases {
+        let mut req = app.request(case.method.clone(), &case.path, &app.admin_key);
+        if let Some((content_type, body)) = case.body {
+            req = req.header("content-type", content_type).body(body);
+        }
+        let body =
+            error(req.send().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(body["error"]["details"]["field"], case.field, "{} {}: {body}", case.method, case.path);
+    }
+    assert_eq!((app.audit_count(), runs_total(&app).await), before, "nothing was stored");
+    // A backslash followed by `u0000` is no NUL: stored as sent.
+    let escaped =
+        json(app.post("/api/v1/runs", &json!({"agent_id": "a\\u0000b"})).await, StatusCode::CREATED).await;
+    assert_eq!(escaped["run"]["agent_id"], "a\\u0000b");
+}
