@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 mod bodies;
 mod concurrency;
+mod documented;
 mod enforcement;
 mod errors;
 mod golive;
