@@ -26,11 +26,13 @@ pub async fn prepare<B: MessageBody>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let limit = req.app_data::<web::Data<AppState>>().map_or(0, |s| s.max_body_bytes);
-    let checked = match check_url(&req) {
-        Ok(()) => read(&mut req, limit).await,
-        Err(e) => Err(e),
+    let checked = async {
+        check_url(&req)?;
+        let body = read(&mut req, limit).await?;
+        check_body(&req, &body)?;
+        Ok::<_, ApiError>(body)
     };
-    let body = match checked.and_then(|body| check_body(&req, &body).map(|()| body)) {
+    let body = match checked.await {
         Ok(body) => body,
         Err(e) => return Ok(req.error_response(e).map_into_right_body()),
     };
