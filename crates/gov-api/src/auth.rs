@@ -1,12 +1,15 @@
-//! Authentication and scope checks as an extractor: a handler taking `Authed<Admin>` can only
+//! Authentication and scope checks: the `authenticate` middleware refuses a request whose key
+//! does not authenticate before its body is read, and a handler taking `Authed<Admin>` can only
 //! run for a valid, unexpired, unrevoked key of a tenant that holds the admin scope.
 
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use gov_facades::{AuthFailure, Caller, Error as FacadeError};
 use gov_model::{Actor, Principal, Scope};
 
@@ -63,6 +66,46 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
+/// The key a request authenticated with, put in the request's extensions by [`authenticate`].
+#[derive(Debug, Clone)]
+struct Authenticated(Principal);
+
+/// Authenticates the bearer key of a request (401 when it is missing, unknown, revoked or expired).
+async fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
+    if key_in_query(req) {
+        return Err(FacadeError::Unauthorized(AuthFailure::KeyInQuery).into());
+    }
+    let token = bearer(req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| FacadeError::Internal("application state missing".into()))?;
+    Ok(match state.gov.authenticate_cached(&token) {
+        Some(principal) => principal,
+        None => {
+            let gov = state.gov.clone();
+            blocking(move || gov.authenticate(&token)).await?
+        }
+    })
+}
+
+/// Middleware of every authenticated scope: a request to a known route whose key does not
+/// authenticate is answered 401 here, before anything reads its body; `Authed<S>` then takes the
+/// principal from the request and checks its scope. Unknown paths pass on (404).
+pub async fn authenticate<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if req.match_pattern().is_some() {
+        match principal_of(req.request()).await {
+            Ok(principal) => {
+                req.extensions_mut().insert(Authenticated(principal));
+            }
+            Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
 impl<S: RequiredScope> FromRequest for Authed<S> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -70,20 +113,14 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            if key_in_query(&req) {
-                return Err(FacadeError::Unauthorized(AuthFailure::KeyInQuery).into());
-            }
-            let token = bearer(&req)?;
+            let authenticated = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
+            let principal = match authenticated {
+                Some(principal) => principal,
+                None => principal_of(&req).await?,
+            };
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| FacadeError::Internal("application state missing".into()))?;
-            let principal = match state.gov.authenticate_cached(&token) {
-                Some(principal) => principal,
-                None => {
-                    let gov = state.gov.clone();
-                    blocking(move || gov.authenticate(&token)).await?
-                }
-            };
             if !principal.allows(S::SCOPE) {
                 return Err(FacadeError::Forbidden(format!(
                     "this API key lacks the `{}` scope (it has: {})",

@@ -4,6 +4,7 @@
 
 mod auth;
 mod blocking;
+mod body;
 mod envelope;
 mod error;
 mod extract;

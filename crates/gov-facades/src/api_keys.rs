@@ -7,7 +7,7 @@
 use gov_model::{
     Actor, ApiKey, ApiKeyId, NewAuditEntry, Page, PageRequest, Principal, ScopeSet, TenantId, Timestamp,
 };
-use gov_store::{Conn, api_keys};
+use gov_store::{Conn, api_keys, runs};
 use serde_json::json;
 
 use crate::error::OrNotFound;
@@ -220,6 +220,8 @@ impl Gov {
             }
             let new =
                 issue(c, caller.tenant_id, &caller.actor, old.name.clone(), old.scopes, old.expires_at, now)?;
+            // The old key stops working now: its live runs go on with the replacement.
+            let handed_over = runs::hand_over_live_runs(c, caller.tenant_id, id, new.key.id)?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -228,7 +230,11 @@ impl Gov {
                     action: "api_key.rotated",
                     resource_type: "api_key",
                     resource_id: id.to_string(),
-                    details: json!({ "replaced_by": new.key.id.to_string(), "prefix": old.prefix }),
+                    details: json!({
+                        "replaced_by": new.key.id.to_string(),
+                        "prefix": old.prefix,
+                        "live_runs_handed_over": handed_over,
+                    }),
                 },
                 now,
             )?;

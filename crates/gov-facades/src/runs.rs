@@ -3,7 +3,8 @@
 
 use gov_model::{
     AgentKill, ApiKeyId, NewAuditEntry, OverrideId, OverrideKind, OverrideRecord, PolicyId, PolicySnapshot,
-    Run, RunId, RunStatus, RunTerminationReason, SnapshotId, TenantId, Timestamp, TraceId, TraceSummary,
+    Principal, Run, RunId, RunStatus, RunTerminationReason, Scope, SnapshotId, TenantId, Timestamp, TraceId,
+    TraceSummary,
 };
 use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
 use serde_json::json;
@@ -43,6 +44,20 @@ pub struct OverrideRequest {
     pub reason: String,
     /// The policy's limits become this for the rest of the run; without it the policy is suspended.
     pub new_limit: Option<f64>,
+}
+
+/// Who may drive a run (report or check its steps, complete or cancel it): the key that started
+/// it (a rotation hands its live runs to the replacement) or an admin key of the tenant. Another
+/// key of the same tenant is refused (403: the run is no secret to it, any `read` key lists it).
+pub(crate) fn may_drive(run: &Run, key: &Principal) -> Result<()> {
+    if run.api_key_id == Some(key.api_key_id) || key.scopes.contains(Scope::Admin) {
+        return Ok(());
+    }
+    Err(Error::Forbidden(format!(
+        "run {} was started by another API key: only that key (or the key that replaced it by \
+         rotation) and admin keys may act on it",
+        run.run_id
+    )))
 }
 
 fn run_audit(action: &'static str, run: &Run, details: serde_json::Value) -> NewAuditEntry {
@@ -201,11 +216,18 @@ impl Gov {
     }
 
     /// The agent reports the end of its run.
-    pub fn complete_run(&self, caller: &Caller, id: RunId, outcome: Completion) -> Result<Run> {
+    pub fn complete_run(
+        &self,
+        caller: &Caller,
+        key: &Principal,
+        id: RunId,
+        outcome: Completion,
+    ) -> Result<Run> {
         let now = self.clock.now();
-        let caller = caller.clone();
+        let (caller, key) = (caller.clone(), key.clone());
         self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
+            may_drive(&locked.run, &key)?;
             let mut run = locked.run;
             match (run.status, outcome) {
                 (RunStatus::Running | RunStatus::Queued, _) | (RunStatus::Paused, Completion::Failed) => {}
@@ -234,11 +256,12 @@ impl Gov {
         })
     }
 
-    pub fn cancel_run(&self, caller: &Caller, id: RunId) -> Result<Run> {
+    pub fn cancel_run(&self, caller: &Caller, key: &Principal, id: RunId) -> Result<Run> {
         let now = self.clock.now();
-        let caller = caller.clone();
+        let (caller, key) = (caller.clone(), key.clone());
         self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
+            may_drive(&locked.run, &key)?;
             let mut run = locked.run;
             if run.status.is_terminal() {
                 return Err(Error::Conflict(format!("the run already ended ({})", run.status)));

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use gov_model::{
     AgentKill, BreachAction, IncidentId, NewAuditEntry, PolicyId, PolicyViolationType, PreventionRecord,
-    PreventionRecordId, Run, RunId, RunStatus, RunTerminationReason, Severity, SignalId, SignalType, StepId,
-    ThresholdSignal, Timestamp, TraceStep,
+    PreventionRecordId, Principal, Run, RunId, RunStatus, RunTerminationReason, Severity, SignalId,
+    SignalType, StepId, ThresholdSignal, Timestamp, TraceStep,
 };
 use gov_policy::CompiledSnapshot;
 use gov_prevention::{
@@ -21,7 +21,7 @@ use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::runs::finish;
+use crate::runs::{finish, may_drive};
 use crate::snapshot_cache::IntegrityFailure;
 use crate::{Caller, Error, Gov, Result, audit, chain};
 
@@ -232,13 +232,20 @@ fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
 impl Gov {
     /// Records a step and answers ALLOW, WARN or BLOCK. A blocking breach stops (or pauses) the
     /// run in the same transaction; later steps of a stopped run are refused with 409.
-    pub fn record_step(&self, caller: &Caller, run_id: RunId, input: StepInput) -> Result<StepOutcome> {
+    pub fn record_step(
+        &self,
+        caller: &Caller,
+        key: &Principal,
+        run_id: RunId,
+        input: StepInput,
+    ) -> Result<StepOutcome> {
         let step = input.validate()?;
         let now = self.clock.now();
-        let caller = caller.clone();
+        let (caller, key) = (caller.clone(), key.clone());
         let gov = self.clone();
         self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, run_id).or_not_found("run")?;
+            may_drive(&locked.run, &key)?;
             let mut run = locked.run;
             refuse_if_closed(&run)?;
             let verdict = gov.judge(c, &run, locked.override_count, &step, now, Mode::Record)?;
@@ -249,11 +256,18 @@ impl Gov {
     }
 
     /// What a proposed step would get, without recording anything.
-    pub fn check_step(&self, caller: &Caller, run_id: RunId, input: StepInput) -> Result<(Verdict, Run)> {
+    pub fn check_step(
+        &self,
+        caller: &Caller,
+        key: &Principal,
+        run_id: RunId,
+        input: StepInput,
+    ) -> Result<(Verdict, Run)> {
         let step = input.validate()?;
         let now = self.clock.now();
         self.db.read(|c| {
             let locked = runs::get_with_overrides(c, caller.tenant_id, run_id).or_not_found("run")?;
+            may_drive(&locked.run, key)?;
             refuse_if_closed(&locked.run)?;
             let verdict = self.judge(c, &locked.run, locked.override_count, &step, now, Mode::Peek)?;
             Ok((verdict, locked.run))

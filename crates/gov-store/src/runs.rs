@@ -1,7 +1,9 @@
 //! Runs and killed agents.
 
 use diesel::prelude::*;
-use gov_model::{AgentKill, Page, PageRequest, Run, RunId, RunStatus, SortDirection, TenantId, Timestamp};
+use gov_model::{
+    AgentKill, ApiKeyId, Page, PageRequest, Run, RunId, RunStatus, SortDirection, TenantId, Timestamp,
+};
 
 use crate::convert::to_db;
 use crate::db::{Inner, dispatch};
@@ -82,6 +84,24 @@ pub fn save(conn: &mut Conn<'_>, run: &Run, override_count: i32) -> Result<(), S
     .set(&row)
     .execute(c))?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Gives the live (queued, running, paused) runs of API key `from` to key `to`, when a rotation
+/// replaces `from`; returns how many. Ended runs keep the key that drove them.
+pub fn hand_over_live_runs(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    from: ApiKeyId,
+    to: ApiKeyId,
+) -> Result<usize, StoreError> {
+    let (t, from, to) = (tenant.to_string(), from.to_string(), to.to_string());
+    let live = [RunStatus::Queued, RunStatus::Running, RunStatus::Paused].map(RunStatus::as_str);
+    Ok(dispatch!(conn, |c| diesel::update(
+        runs::table
+            .filter(runs::tenant_id.eq(&t).and(runs::api_key_id.eq(&from)).and(runs::status.eq_any(live)))
+    )
+    .set(runs::api_key_id.eq(&to))
+    .execute(c))?)
 }
 
 pub fn list(

@@ -19,13 +19,17 @@ mod traces;
 mod users;
 
 use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, web};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{UtoipaApp, scope};
 
 use crate::error::ApiError;
+use crate::{auth, body};
 
+/// Every route under `/api/v1` and `/api/governance` needs a key: its scope authenticates the key
+/// first (`auth::authenticate`), then reads and checks the body (`body::prepare`).
 pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
@@ -106,7 +110,9 @@ where
                 .service(incidents::resolve)
                 .service(incidents::timeline)
                 .service(incidents::comments)
-                .service(incidents::add_comment),
+                .service(incidents::add_comment)
+                .wrap(from_fn(body::prepare))
+                .wrap(from_fn(auth::authenticate)),
         )
         .service(
             scope::scope("/api/governance")
@@ -131,7 +137,9 @@ where
                 .service(regression::upsert)
                 .service(regression::regression_state)
                 .service(regression::evaluate)
-                .service(regression::kpi),
+                .service(regression::kpi)
+                .wrap(from_fn(body::prepare))
+                .wrap(from_fn(auth::authenticate)),
         )
 }
 

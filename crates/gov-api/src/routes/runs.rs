@@ -169,7 +169,7 @@ pub async fn record_step(
     body: web::Json<StepIn>,
 ) -> ApiResult<HttpResponse> {
     let (gov, id, input) = (state.gov.clone(), path.into_inner(), StepInput::from(body.into_inner()));
-    let outcome = blocking(move || gov.record_step(&auth.caller, id, input)).await?;
+    let outcome = blocking(move || gov.record_step(&auth.caller, &auth.principal, id, input)).await?;
     Ok(HttpResponse::Created().json(StepRecorded {
         decision: outcome.verdict.outcome.as_str().to_owned(),
         detail: DecisionOut::from(&outcome.verdict),
@@ -190,7 +190,7 @@ pub async fn check_step(
     body: web::Json<StepIn>,
 ) -> ApiResult<web::Json<StepChecked>> {
     let (gov, id, input) = (state.gov.clone(), path.into_inner(), StepInput::from(body.into_inner()));
-    let (verdict, run) = blocking(move || gov.check_step(&auth.caller, id, input)).await?;
+    let (verdict, run) = blocking(move || gov.check_step(&auth.caller, &auth.principal, id, input)).await?;
     Ok(web::Json(StepChecked {
         decision: verdict.outcome.as_str().to_owned(),
         detail: DecisionOut::from(&verdict),
@@ -220,7 +220,7 @@ pub async fn complete(
         }
     };
     let (gov, id) = (state.gov.clone(), path.into_inner());
-    let run = blocking(move || gov.complete_run(&auth.caller, id, outcome)).await?;
+    let run = blocking(move || gov.complete_run(&auth.caller, &auth.principal, id, outcome)).await?;
     Ok(web::Json(run.into()))
 }
 
@@ -233,7 +233,7 @@ pub async fn cancel(
     path: web::Path<RunId>,
 ) -> ApiResult<web::Json<RunOut>> {
     let (gov, id) = (state.gov.clone(), path.into_inner());
-    let run = blocking(move || gov.cancel_run(&auth.caller, id)).await?;
+    let run = blocking(move || gov.cancel_run(&auth.caller, &auth.principal, id)).await?;
     Ok(web::Json(run.into()))
 }
 
