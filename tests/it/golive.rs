@@ -151,3 +151,54 @@ async fn an_unreadable_go_live_state_refuses_guarded_requests_with_503() {
         json(app.get("/api/v1/activity/").await, StatusCode::OK).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn once_the_kill_switch_is_acknowledged_no_replica_grants_anything() {
+    let app = TestApp::spawn().await;
+    let replica = app.replica();
+    let reserve = |i: usize| {
+        let body = json!({"engine": "WHOLESALE", "amount": 1, "actor": "deal_engine", "reason": "r", "correlation_id": format!("k{i}")});
+        app.client
+            .post(replica.url("/api/governance/risk/check-and-reserve"))
+            .bearer_auth(&app.admin_key)
+            .json(&body)
+            .send()
+    };
+    // The replica has just read the state (released): whatever it keeps, it has it fresh.
+    assert_eq!(json(reserve(0).await.unwrap(), StatusCode::OK).await["ok"], true);
+    json(
+        app.post(
+            "/api/governance/go-live/kill-switch/engage",
+            &json!({"actor": "ops", "reason": "incident 7"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    for i in 1..=20 {
+        let refused = error(reserve(i).await.unwrap(), StatusCode::CONFLICT, "kill_switch_engaged").await;
+        assert!(refused["error"]["message"].as_str().unwrap().contains("incident 7"), "{refused}");
+    }
+    let run = app
+        .client
+        .post(replica.url("/api/v1/runs"))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({"agent_id": "a"}));
+    error(run.send().await.unwrap(), StatusCode::CONFLICT, "kill_switch_engaged").await;
+    let ledger = json(app.get("/api/governance/risk/ledger/today").await, StatusCode::OK).await;
+    let wholesale =
+        ledger["ledgers"].as_array().unwrap().iter().find(|l| l["engine"] == "WHOLESALE").unwrap().clone();
+    assert_eq!(
+        (wholesale["actions_count"].as_i64(), wholesale["exposure_used"].as_f64()),
+        (Some(1), Some(1.0))
+    );
+    assert_eq!(ledger["reservations"], 1);
+
+    // Released on one replica: the other grants again at once.
+    json(
+        app.post("/api/governance/go-live/kill-switch/release", &json!({"reason": "resolved"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(json(reserve(21).await.unwrap(), StatusCode::OK).await["ok"], true);
+}

@@ -59,3 +59,44 @@ async fn upgrading_seeds_the_levers_of_existing_tenants() {
     }
     assert_eq!(raw_count(url, "SELECT count(*) AS n FROM go_live_state WHERE go_live_enabled"), 0);
 }
+
+#[tokio::test]
+async fn a_decision_pair_from_before_the_one_decision_rule_survives_it_and_replays_the_grant() {
+    let db = TestDb::create_unmigrated();
+    let gov = db.gov();
+    gov.migrate_up().unwrap();
+    let tenant = gov.create_tenant(&Actor::cli(), "old").unwrap().tenant.id;
+    // Before 000005, racing replicas on PostgreSQL could record both decisions for one id.
+    while !gov.migrate_down().unwrap().ends_with("000005") {}
+    let url = db.url();
+    for (id, action, ok) in [("e1", "RESERVE", "TRUE"), ("e2", "DENY", "FALSE")] {
+        raw_execute(url, &format!("INSERT INTO risk_event (id, tenant_id, engine, action, amount, ok, reason, actor, correlation_id, created_at) VALUES ('{id}', '{tenant}', 'WHOLESALE', '{action}', 100, {ok}, 'booking', 'deal_engine', 'raced', '2026-11-30 12:00:00')")).unwrap();
+    }
+    gov.migrate_up().unwrap();
+    assert_eq!(
+        raw_count(url, "SELECT count(*) AS n FROM risk_event WHERE correlation_id = 'raced'"),
+        2,
+        "evidence is kept"
+    );
+
+    let caller = gov_facades::Caller { tenant_id: tenant, actor: Actor::cli() };
+    let reservation = |correlation_id: &str| gov_facades::Reservation {
+        engine: "WHOLESALE".into(),
+        amount: 100.0,
+        actor: "deal_engine".into(),
+        reason: "booking".into(),
+        correlation_id: correlation_id.into(),
+    };
+    let replay = gov.check_and_reserve(&caller, reservation("raced")).unwrap();
+    assert!(replay.replayed && replay.ok, "the RESERVE is the decision the ledger holds: {replay:?}");
+
+    // From now on the database holds every id to one decision.
+    assert!(gov.check_and_reserve(&caller, reservation("fresh")).unwrap().ok);
+    let second = raw_execute(
+        url,
+        &format!(
+            "INSERT INTO risk_event (id, tenant_id, engine, action, amount, ok, reason, actor, correlation_id, created_at, one_decision) VALUES ('e3', '{tenant}', 'WHOLESALE', 'DENY', 100, FALSE, 'x', 'y', 'fresh', '2026-11-30 12:00:00', TRUE)"
+        ),
+    );
+    assert!(second.is_err(), "a second decision for one id is refused");
+}

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::helpers::{TestApp, error, json};
+use crate::helpers::{TestApp, error, json, raw_count};
 
 async fn reserve(app: &TestApp, engine: &str, amount: f64, correlation_id: &str) -> Value {
     let body = json!({"engine": engine, "amount": amount, "actor": "deal_engine", "reason": "booking", "correlation_id": correlation_id});
@@ -167,5 +167,183 @@ async fn the_ledger_day_turns_over_at_utc_midnight() {
     assert_eq!(
         (capital["realized_loss"].as_f64(), capital["open_risk_reserved"].as_f64()),
         (Some(20.0), Some(300.0))
+    );
+}
+
+/// Sends `body` to `path` `n` times at once, alternating between the servers at `bases`; returns
+/// every answer (status and body).
+async fn at_once(
+    app: &TestApp,
+    bases: &[&str],
+    path: &str,
+    body: Value,
+    n: usize,
+) -> Vec<(StatusCode, Value)> {
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let request =
+                app.client.post(format!("{}{path}", bases[i % bases.len()])).bearer_auth(&app.admin_key);
+            let (body, start) = (body.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let res = request.json(&body).send().await.unwrap();
+                (res.status(), res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
+/// Every answer is a 200 with the same decision, and exactly one of them is not a replay.
+fn one_answer(answers: &[(StatusCode, Value)]) -> Value {
+    for (status, body) in answers {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    let first = &answers[0].1;
+    for (_, body) in answers {
+        assert_eq!((&body["ok"], &body["reason"]), (&first["ok"], &first["reason"]), "{body}");
+    }
+    let fresh = answers.iter().filter(|(_, b)| b["replayed"] == false).count();
+    assert_eq!(fresh, 1, "one answer is the decision, the others replay it: {answers:?}");
+    first.clone()
+}
+
+fn events(app: &TestApp, correlation_id: &str, actions: &str) -> i64 {
+    raw_count(
+        app.db_url(),
+        &format!(
+            "SELECT count(*) AS n FROM risk_event WHERE correlation_id = '{correlation_id}' AND action IN ({actions})"
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicates_on_two_replicas_get_the_first_answer_and_move_money_once() {
+    let app = TestApp::spawn().await;
+    let replica = app.replica();
+    let bases = [app.base.as_str(), replica.base.as_str()];
+    const RESERVE: &str = "/api/governance/risk/check-and-reserve";
+    const SETTLE: &str = "/api/governance/risk/settle";
+
+    // Plenty of room: every duplicate is granted once.
+    let body = json!({"engine": "WHOLESALE", "amount": 100, "actor": "deal_engine", "reason": "booking", "correlation_id": "roomy"});
+    assert_eq!(one_answer(&at_once(&app, &bases, RESERVE, body, 20).await)["ok"], true);
+    assert_eq!(events(&app, "roomy", "'RESERVE', 'DENY'"), 1);
+
+    // At the cap's edge: CAPITAL's open risk cap is 300 and 250 are reserved, so the first of the
+    // duplicates fits exactly and a second would not.
+    assert_eq!(reserve(&app, "CAPITAL", 250.0, "fill").await["ok"], true);
+    let body = json!({"engine": "CAPITAL", "amount": 50, "actor": "deal_engine", "reason": "booking", "correlation_id": "edge"});
+    let first = one_answer(&at_once(&app, &bases, RESERVE, body.clone(), 20).await);
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(events(&app, "edge", "'RESERVE', 'DENY'"), 1, "one decision per correlation id");
+    // A later retry, on either replica, replays the grant.
+    for base in bases {
+        let res = app
+            .client
+            .post(format!("{base}{RESERVE}"))
+            .bearer_auth(&app.admin_key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let again = json(res, StatusCode::OK).await;
+        assert_eq!((&again["ok"], &again["replayed"]), (&json!(true), &json!(true)), "{again}");
+    }
+
+    let ledger = json(app.get("/api/governance/risk/ledger/today").await, StatusCode::OK).await;
+    let row = |ledger: &Value, engine: &str| {
+        ledger["ledgers"].as_array().unwrap().iter().find(|l| l["engine"] == engine).unwrap().clone()
+    };
+    let capital = row(&ledger, "CAPITAL");
+    assert_eq!(
+        (capital["open_risk_reserved"].as_f64(), capital["actions_count"].as_i64()),
+        (Some(300.0), Some(2))
+    );
+    assert_eq!(row(&ledger, "GLOBAL")["exposure_used"], 400.0, "money moved once per id");
+    assert_eq!(ledger["denials"].as_object().map_or(0, |d| d.len()), 0, "{ledger}");
+
+    // Settling: the same, one SETTLE (and one RELEASE) whoever asks.
+    let settle =
+        json!({"correlation_id": "edge", "realized_loss": 10, "actor": "deal_engine", "reason": "done"});
+    assert_eq!(one_answer(&at_once(&app, &bases, SETTLE, settle, 20).await)["ok"], true);
+    assert_eq!(events(&app, "edge", "'SETTLE'"), 1);
+    assert_eq!(events(&app, "edge", "'RELEASE'"), 1);
+    let ledger = json(app.get("/api/governance/risk/ledger/today").await, StatusCode::OK).await;
+    let capital = row(&ledger, "CAPITAL");
+    assert_eq!(
+        (capital["open_risk_reserved"].as_f64(), capital["realized_loss"].as_f64()),
+        (Some(250.0), Some(10.0))
+    );
+    assert_eq!(row(&ledger, "GLOBAL")["realized_loss"], 10.0);
+}
+
+/// Runs `sql` in a transaction of its own, outside gov (as a replica of an older version that
+/// does not take the correlation lock would), and keeps it open until the returned sender fires.
+fn open_transaction(url: &str, sql: String) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    use diesel::{Connection, RunQueryDsl};
+    let (url, (commit, wait)) = (url.to_owned(), std::sync::mpsc::channel::<()>());
+    let (ready, opened) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let work = |c: &mut dyn FnMut() -> diesel::QueryResult<usize>| {
+            c()?;
+            ready.send(()).unwrap();
+            wait.recv().unwrap();
+            Ok::<_, diesel::result::Error>(())
+        };
+        if url.starts_with("postgres") {
+            let mut conn = diesel::pg::PgConnection::establish(&url).unwrap();
+            conn.transaction(|c| work(&mut || diesel::sql_query(&sql).execute(c))).unwrap();
+        } else {
+            let mut conn = diesel::sqlite::SqliteConnection::establish(&url).unwrap();
+            conn.transaction(|c| work(&mut || diesel::sql_query(&sql).execute(c))).unwrap();
+        }
+    });
+    opened.recv().unwrap();
+    (commit, thread)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_recorded_by_a_writer_without_the_lock_is_replayed_not_duplicated() {
+    let app = TestApp::spawn().await;
+    let url = app.db_url().to_owned();
+    let tenant = app.tenant.tenant.id;
+    let (commit, writer) = open_transaction(
+        &url,
+        format!(
+            "INSERT INTO risk_event (id, tenant_id, engine, action, amount, ok, reason, actor, correlation_id, created_at, one_decision) \
+             VALUES ('foreign', '{tenant}', 'WHOLESALE', 'DENY', 100, FALSE, 'denied: elsewhere', 'old_replica', 'shared', '2026-11-30 12:00:00', TRUE)"
+        ),
+    );
+    let request = {
+        let body = json!({"engine": "WHOLESALE", "amount": 100, "actor": "deal_engine", "reason": "booking", "correlation_id": "shared"});
+        let request =
+            app.client.post(app.url("/api/governance/risk/check-and-reserve")).bearer_auth(&app.admin_key);
+        tokio::spawn(async move { request.json(&body).send().await.unwrap() })
+    };
+    if url.starts_with("postgres") {
+        // gov has reserved and now waits for the other writer's insert of the same decision.
+        let waiting = "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while raw_count(&url, waiting) == 0 {
+            assert!(std::time::Instant::now() < deadline, "gov never waited for the other writer");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    commit.send(()).unwrap();
+    writer.join().unwrap();
+    let answer = json(request.await.unwrap(), StatusCode::OK).await;
+    assert_eq!((&answer["ok"], &answer["replayed"]), (&json!(false), &json!(true)), "{answer}");
+    assert_eq!(answer["reason"], "denied: elsewhere");
+    assert_eq!(events(&app, "shared", "'RESERVE', 'DENY'"), 1);
+    let ledger = json(app.get("/api/governance/risk/ledger/today").await, StatusCode::OK).await;
+    assert!(
+        ledger["ledgers"].as_array().unwrap().iter().all(|l| l["exposure_used"] == 0.0),
+        "the reservation of the losing attempt was rolled back: {ledger}"
     );
 }

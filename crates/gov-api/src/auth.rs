@@ -129,8 +129,11 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
                 ))
                 .into());
             }
+            // The kill switch is not checked here: a production execution reads it in its own
+            // transaction, so no replica grants anything once an engage is acknowledged. The
+            // go-live switch may be read from the cache (at most `GO_LIVE_STALENESS` old).
             let class = classify(req.method(), &req.match_pattern().unwrap_or_default());
-            if class != Class::Exempt {
+            if class != Class::Exempt && state.go_live_enforce {
                 // Fail closed: an unreadable state refuses the request (503), never lets it through.
                 let levers = match state.gov.go_live_cached(principal.tenant_id) {
                     Some(levers) => levers,
@@ -139,10 +142,7 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
                         blocking(move || gov.go_live(tenant)).await?
                     }
                 };
-                if class == Class::ProdExec && levers.kill_switch_engaged {
-                    return Err(ApiError::KillSwitch(format!("{}: {}", levers.changed_by, levers.reason)));
-                }
-                if state.go_live_enforce && !levers.go_live_enabled {
+                if !levers.go_live_enabled {
                     return Err(ApiError::NotLive);
                 }
             }

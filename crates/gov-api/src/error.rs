@@ -28,11 +28,6 @@ pub enum ApiError {
     /// The tenant's go-live switch is off and `GO_LIVE_ENFORCE` is on.
     #[error("this tenant is not live: POST /api/governance/go-live/enable to go live")]
     NotLive,
-    /// The tenant's kill switch is engaged and the request executes in production.
-    #[error(
-        "the kill switch is engaged: production execution is refused until it is released (last lever change: {0})"
-    )]
-    KillSwitch(String),
     /// The server is draining for shutdown and takes no new requests.
     #[error("this server is shutting down; nothing was changed, retry (another replica will answer)")]
     ShuttingDown,
@@ -51,6 +46,7 @@ impl ApiError {
                 FacadeError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
                 FacadeError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 FacadeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                FacadeError::KillSwitchEngaged { .. } => (StatusCode::CONFLICT, "kill_switch_engaged"),
                 FacadeError::Invalid { .. } | FacadeError::InvalidSpec { .. } => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
                 }
@@ -67,7 +63,6 @@ impl ApiError {
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotLive => (StatusCode::FORBIDDEN, "go_live_disabled"),
-            ApiError::KillSwitch(_) => (StatusCode::CONFLICT, "kill_switch_engaged"),
             ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
@@ -85,6 +80,13 @@ impl ApiError {
             ApiError::Facade(FacadeError::Forbidden(message) | FacadeError::Conflict(message)) => {
                 (message.clone(), Value::Null)
             }
+            ApiError::Facade(FacadeError::KillSwitchEngaged { by, reason }) => (
+                format!(
+                    "the kill switch is engaged: production execution is refused until it is released \
+                     (last lever change: {by}: {reason})"
+                ),
+                json!({ "changed_by": by, "reason": reason }),
+            ),
             ApiError::Facade(FacadeError::Unavailable(_)) => {
                 ("the database is unavailable; nothing was changed, retry later".to_owned(), Value::Null)
             }

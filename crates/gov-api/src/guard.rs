@@ -12,8 +12,10 @@ pub enum Class {
     Exempt,
     /// Refused while the tenant is not live (when `GO_LIVE_ENFORCE` is on).
     Guarded,
-    /// Executes in production: guarded, and also refused while the kill switch is engaged.
-    /// (Steps of runs already started are answered BLOCK by the prevention path instead.)
+    /// Executes in production: guarded, and also refused while the kill switch is engaged. The
+    /// use case checks the switch in its own transaction (never from a cache), so a request on
+    /// any replica is refused once an engage is acknowledged. (Steps of runs already started are
+    /// answered BLOCK by the prevention path instead.)
     ProdExec,
 }
 

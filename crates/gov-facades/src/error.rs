@@ -18,6 +18,10 @@ pub enum Error {
     /// The request is well-formed but contradicts the current state (duplicate, illegal transition).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The tenant's kill switch is engaged: nothing executes in production until it is released.
+    /// `by` and `reason` are those of the last lever change.
+    #[error("the kill switch is engaged (last lever change: {by}: {reason})")]
+    KillSwitchEngaged { by: String, reason: String },
     /// A policy definition the engine refuses; `errors` lists every problem (with CEL positions).
     #[error("invalid {field}: {message}")]
     InvalidSpec { field: String, message: String, errors: Vec<serde_json::Value> },

@@ -1,9 +1,11 @@
 //! Go-live and the kill switch (seed 004 "Go-Live Endpoints"): the tenant's production switch, the
 //! emergency stop, the go-live checklist, and the cached view of the state that guards requests.
 //!
-//! Requests read the state through a per-process cache refreshed at most `STALENESS` after it was
-//! read, so a change made on another replica takes effect here within that bound (changes made
-//! here take effect at once). The step path reads the state inside its own transaction.
+//! The kill switch is always read inside the transaction that it would stop (starting a run,
+//! reporting a step, reserving risk), so once an engage is acknowledged no replica executes
+//! anything. Only the go-live guard of other requests (`GO_LIVE_ENFORCE`) reads the state through
+//! a per-process cache refreshed at most `STALENESS` after it was read, so a go-live change made
+//! on another replica takes effect here within that bound (changes made here at once).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use gov_model::{NewAuditEntry, RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
 use gov_store::Conn;
 use gov_store::risk::{self, Caps};
+use gov_store::{StoreError, levers};
 use serde_json::json;
 
 use crate::{Caller, Error, Gov, Result, audit, validate};
@@ -294,8 +295,9 @@ impl Gov {
     }
 
     /// Reserves before executing: checks the engine's caps and GLOBAL's together; the answer is
-    /// recorded as a RESERVE or DENY event. A retry with the same correlation id returns the
-    /// first answer.
+    /// recorded as a RESERVE or DENY event. Any repeat of a correlation id, concurrent or later,
+    /// on any replica, returns the first answer. Refused while the kill switch is engaged (read in
+    /// the transaction).
     pub fn check_and_reserve(&self, caller: &Caller, r: Reservation) -> Result<RiskDecision> {
         let engine = validate::identifier("engine", &r.engine)?.to_ascii_uppercase();
         let value = amount("amount", r.amount)?;
@@ -303,55 +305,65 @@ impl Gov {
         let actor = validate::identifier("actor", &r.actor)?;
         let reason = validate::text("reason", &r.reason, 2000)?;
         let now = self.clock.now();
-        let caller = caller.clone();
-        self.db.write(move |c| {
-            let t = caller.tenant_id;
-            if let Some(first) = risk::first_event(c, t, &correlation_id, &[RiskAction::Reserve, RiskAction::Deny])? {
-                if first.engine != engine || first.amount != value {
-                    return Err(Error::Conflict(format!(
-                        "correlation id {correlation_id} was used for {} {} already",
-                        first.engine, first.amount
-                    )));
+        let tenant = caller.tenant_id;
+        self.decide(&correlation_id, || {
+            let (engine, correlation_id, actor, reason) =
+                (engine.clone(), correlation_id.clone(), actor.clone(), reason.clone());
+            move |c: &mut Conn<'_>| {
+                risk::lock_correlation(c, tenant, &correlation_id)?;
+                let levers = levers::go_live(c, tenant)?;
+                if levers.kill_switch_engaged {
+                    return Err(Error::KillSwitchEngaged { by: levers.changed_by, reason: levers.reason }.into());
                 }
-                return Ok(RiskDecision { ok: first.ok, engine, amount: value, reason: first.reason, correlation_id, replayed: true });
-            }
-            let policy = risk::policy(c, t, &engine)?.ok_or(Error::NotFound("risk engine"))?;
-            let global = risk::policy(c, t, GLOBAL)?;
-            let day = now.date();
-            let mut checked = vec![policy];
-            if engine != GLOBAL {
-                checked.extend(global);
-            }
-            let mut granted = Vec::new();
-            let mut broken = Vec::new();
-            for p in &checked {
-                risk::open_ledger(c, t, day, &p.engine)?;
-                if risk::try_reserve(c, t, day, &p.engine, value, caps(p))? {
-                    granted.push(p.engine.clone());
-                } else {
-                    broken.extend(broken_caps(p, &ledger_of(c, t, day, &p.engine)?, value));
-                    break;
+                let decided = [RiskAction::Reserve, RiskAction::Deny];
+                if let Some(first) = risk::first_event(c, tenant, &correlation_id, &decided)? {
+                    if first.engine != engine || first.amount != value {
+                        return Err(Error::Conflict(format!(
+                            "correlation id {correlation_id} was used for {} {} already",
+                            first.engine, first.amount
+                        ))
+                        .into());
+                    }
+                    return Ok(RiskDecision { ok: first.ok, engine, amount: value, reason: first.reason, correlation_id, replayed: true });
                 }
-            }
-            let ok = broken.is_empty();
-            if !ok {
-                // Dual control is all or nothing: give back what the engine already reserved.
-                for e in &granted {
-                    risk::adjust(c, t, day, e, -value, 0.0, true)?;
+                let policy = risk::policy(c, tenant, &engine)?.ok_or(Error::NotFound("risk engine"))?;
+                let global = risk::policy(c, tenant, GLOBAL)?;
+                let day = now.date();
+                let mut checked = vec![policy];
+                if engine != GLOBAL {
+                    checked.extend(global);
                 }
+                let mut granted = Vec::new();
+                let mut broken = Vec::new();
+                for p in &checked {
+                    risk::open_ledger(c, tenant, day, &p.engine)?;
+                    if risk::try_reserve(c, tenant, day, &p.engine, value, caps(p))? {
+                        granted.push(p.engine.clone());
+                    } else {
+                        broken.extend(broken_caps(p, &ledger_of(c, tenant, day, &p.engine)?, value));
+                        break;
+                    }
+                }
+                let ok = broken.is_empty();
+                if !ok {
+                    // Dual control is all or nothing: give back what the engine already reserved.
+                    for e in &granted {
+                        risk::adjust(c, tenant, day, e, -value, 0.0, true)?;
+                    }
+                }
+                let reason = if ok { reason } else { format!("denied: {}", broken.join("; ")) };
+                let action = if ok { RiskAction::Reserve } else { RiskAction::Deny };
+                let metadata = json!({ "day": day.to_string(), "checked": checked.iter().map(|p| p.engine.clone()).collect::<Vec<_>>() });
+                let events = Events { tenant, engine: &engine, actor: &actor, correlation_id: &correlation_id, now };
+                risk::insert_event(c, &events.event(action, value, ok, &reason, metadata)).map_err(lost_race)?;
+                Ok(RiskDecision { ok, engine, amount: value, reason, correlation_id, replayed: false })
             }
-            let reason = if ok { reason } else { format!("denied: {}", broken.join("; ")) };
-            let action = if ok { RiskAction::Reserve } else { RiskAction::Deny };
-            let metadata = json!({ "day": day.to_string(), "checked": checked.iter().map(|p| p.engine.clone()).collect::<Vec<_>>() });
-            let events = Events { tenant: t, engine: &engine, actor: &actor, correlation_id: &correlation_id, now };
-            risk::insert_event(c, &events.event(action, value, ok, &reason, metadata))?;
-            Ok(RiskDecision { ok, engine, amount: value, reason, correlation_id, replayed: false })
         })
     }
 
-    /// Settles a reservation: releases its open risk and applies the realised loss. A retry with
-    /// the same loss returns the first answer; settling an unknown reservation, or one already
-    /// settled differently, is a conflict.
+    /// Settles a reservation: releases its open risk and applies the realised loss. Any repeat
+    /// with the same loss, concurrent or later, returns the first answer; settling an unknown
+    /// reservation, or one already settled differently, is a conflict.
     pub fn settle(&self, caller: &Caller, s: Settlement) -> Result<RiskDecision> {
         let correlation_id = validate::identifier("correlation_id", &s.correlation_id)?;
         let loss = amount("realized_loss", s.realized_loss)?;
@@ -361,75 +373,128 @@ impl Gov {
         let actor = validate::identifier("actor", &s.actor)?;
         let reason = validate::text("reason", &s.reason, 2000)?;
         let now = self.clock.now();
-        let caller = caller.clone();
-        self.db.write(move |c| {
-            let t = caller.tenant_id;
-            let reserve = risk::first_event(c, t, &correlation_id, &[RiskAction::Reserve])?
-                .filter(|e| e.ok)
-                .ok_or_else(|| {
-                    Error::Conflict(format!("no granted reservation has correlation id {correlation_id}"))
-                })?;
-            if s.engine.as_deref().is_some_and(|e| !e.eq_ignore_ascii_case(&reserve.engine)) {
-                return Err(Error::invalid(
-                    "engine",
-                    format!("the reservation was made on {}", reserve.engine),
-                ));
-            }
-            if s.reserved_amount.is_some_and(|r| r != reserve.amount) {
-                return Err(Error::invalid(
-                    "reserved_amount",
-                    format!("the reservation was for {}", reserve.amount),
-                ));
-            }
-            if let Some(first) = risk::first_event(c, t, &correlation_id, &[RiskAction::Settle])? {
-                if first.amount != loss {
-                    return Err(Error::Conflict(format!(
-                        "reservation {correlation_id} was already settled with a loss of {}",
-                        first.amount
-                    )));
+        let tenant = caller.tenant_id;
+        self.decide(&correlation_id, || {
+            let (s, correlation_id, actor, reason) =
+                (s.clone(), correlation_id.clone(), actor.clone(), reason.clone());
+            move |c: &mut Conn<'_>| {
+                risk::lock_correlation(c, tenant, &correlation_id)?;
+                let reserve = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Reserve])?
+                    .filter(|e| e.ok)
+                    .ok_or_else(|| {
+                        Error::Conflict(format!("no granted reservation has correlation id {correlation_id}"))
+                    })?;
+                if s.engine.as_deref().is_some_and(|e| !e.eq_ignore_ascii_case(&reserve.engine)) {
+                    return Err(Error::invalid(
+                        "engine",
+                        format!("the reservation was made on {}", reserve.engine),
+                    )
+                    .into());
                 }
-                return Ok(RiskDecision {
+                if s.reserved_amount.is_some_and(|r| r != reserve.amount) {
+                    return Err(Error::invalid(
+                        "reserved_amount",
+                        format!("the reservation was for {}", reserve.amount),
+                    )
+                    .into());
+                }
+                if let Some(first) = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Settle])? {
+                    if first.amount != loss {
+                        return Err(Error::Conflict(format!(
+                            "reservation {correlation_id} was already settled with a loss of {}",
+                            first.amount
+                        ))
+                        .into());
+                    }
+                    return Ok(RiskDecision {
+                        ok: true,
+                        engine: reserve.engine,
+                        amount: loss,
+                        reason: first.reason,
+                        correlation_id,
+                        replayed: true,
+                    });
+                }
+                let reserved_day = reserve.created_at.date();
+                let today = now.date();
+                let mut engines = vec![reserve.engine.clone()];
+                if reserve.engine != GLOBAL && risk::policy(c, tenant, GLOBAL)?.is_some() {
+                    engines.push(GLOBAL.to_owned());
+                }
+                for e in &engines {
+                    risk::adjust(c, tenant, reserved_day, e, -reserve.amount, 0.0, false)?;
+                    risk::open_ledger(c, tenant, today, e)?;
+                    risk::adjust(c, tenant, today, e, 0.0, loss, false)?;
+                }
+                let metadata =
+                    json!({ "reserved_day": reserved_day.to_string(), "settled_day": today.to_string() });
+                let events = Events {
+                    tenant,
+                    engine: &reserve.engine,
+                    actor: &actor,
+                    correlation_id: &correlation_id,
+                    now,
+                };
+                let release =
+                    events.event(RiskAction::Release, reserve.amount, true, &reason, metadata.clone());
+                risk::insert_event(c, &release).map_err(lost_race)?;
+                let settle = events.event(RiskAction::Settle, loss, true, &reason, metadata);
+                risk::insert_event(c, &settle).map_err(lost_race)?;
+                Ok(RiskDecision {
                     ok: true,
                     engine: reserve.engine,
                     amount: loss,
-                    reason: first.reason,
+                    reason,
                     correlation_id,
-                    replayed: true,
-                });
+                    replayed: false,
+                })
             }
-            let reserved_day = reserve.created_at.date();
-            let today = now.date();
-            let mut engines = vec![reserve.engine.clone()];
-            if reserve.engine != GLOBAL && risk::policy(c, t, GLOBAL)?.is_some() {
-                engines.push(GLOBAL.to_owned());
-            }
-            for e in &engines {
-                risk::adjust(c, t, reserved_day, e, -reserve.amount, 0.0, false)?;
-                risk::open_ledger(c, t, today, e)?;
-                risk::adjust(c, t, today, e, 0.0, loss, false)?;
-            }
-            let metadata =
-                json!({ "reserved_day": reserved_day.to_string(), "settled_day": today.to_string() });
-            let events = Events {
-                tenant: t,
-                engine: &reserve.engine,
-                actor: &actor,
-                correlation_id: &correlation_id,
-                now,
-            };
-            risk::insert_event(
-                c,
-                &events.event(RiskAction::Release, reserve.amount, true, &reason, metadata.clone()),
-            )?;
-            risk::insert_event(c, &events.event(RiskAction::Settle, loss, true, &reason, metadata))?;
-            Ok(RiskDecision {
-                ok: true,
-                engine: reserve.engine,
-                amount: loss,
-                reason,
-                correlation_id,
-                replayed: false,
-            })
         })
+    }
+
+    /// Runs the transactions `attempt` makes until one commits or fails: one that lost the race
+    /// to record a correlation id's event (to a writer that did not wait for the id's lock, such
+    /// as an older replica) rolled back, and the next one replays the winner's answer.
+    fn decide<F>(&self, correlation_id: &str, attempt: impl Fn() -> F) -> Result<RiskDecision>
+    where
+        F: FnOnce(&mut Conn<'_>) -> std::result::Result<RiskDecision, Attempt> + Send + 'static,
+    {
+        for _ in 0..3 {
+            match self.db.write(attempt()) {
+                Ok(decision) => return Ok(decision),
+                Err(Attempt::LostRace) => {}
+                Err(Attempt::Failed(e)) => return Err(e),
+            }
+        }
+        Err(Error::Internal(format!(
+            "correlation id {correlation_id}: an event was refused as a duplicate, yet none was found"
+        )))
+    }
+}
+
+/// Why a transaction of [`Gov::decide`] did not commit.
+enum Attempt {
+    /// Another transaction recorded this correlation id's event first: try again, to replay it.
+    LostRace,
+    Failed(Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(err: Error) -> Self {
+        Attempt::Failed(err)
+    }
+}
+
+impl From<StoreError> for Attempt {
+    fn from(err: StoreError) -> Self {
+        Attempt::Failed(err.into())
+    }
+}
+
+/// A refused insert of a risk event: the id has that event already (see `risk::insert_event`).
+fn lost_race(err: StoreError) -> Attempt {
+    match err {
+        StoreError::Conflict(_) => Attempt::LostRace,
+        other => other.into(),
     }
 }

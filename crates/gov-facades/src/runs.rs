@@ -100,11 +100,7 @@ impl Gov {
         self.db.write(move |c| {
             let levers = gov_store::levers::go_live(c, caller.tenant_id)?;
             if levers.kill_switch_engaged {
-                return Err(Error::Conflict(format!(
-                    "the kill switch is engaged: no run may start until it is released (last lever \
-                     change: {}: {})",
-                    levers.changed_by, levers.reason
-                )));
+                return Err(Error::KillSwitchEngaged { by: levers.changed_by, reason: levers.reason });
             }
             gov.refuse_killed_agent(c, caller.tenant_id, &agent_id)?;
             if let Some(domain) = &domain {

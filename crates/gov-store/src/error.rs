@@ -7,7 +7,7 @@ pub enum StoreError {
     /// No such row for this tenant (also: the row belongs to another tenant).
     #[error("not found")]
     NotFound,
-    /// A uniqueness or reference rule refused the write.
+    /// A uniqueness or reference rule refused the write (the message is safe to show).
     #[error("conflict: {0}")]
     Conflict(String),
     /// The database cannot be reached or is too busy to answer in time.
@@ -26,10 +26,14 @@ impl From<DieselError> for StoreError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::NotFound => StoreError::NotFound,
-            DieselError::DatabaseError(
-                kind @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation),
-                info,
-            ) => StoreError::Conflict(format!("{kind:?}: {}", info.message())),
+            // Said without the constraint's name or the database's words: the message reaches
+            // clients. A use case that knows which rule it hit says so itself.
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::Conflict("a record with the same identity exists already".to_owned())
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                StoreError::Conflict("the record refers to one that does not exist".to_owned())
+            }
             ref e if connection_lost(e) => StoreError::Unavailable(format!("connection lost: {e}")),
             // A connection whose state diesel no longer knows (it failed mid-transaction): the
             // transaction did not commit, and the pool discards the connection.
@@ -82,5 +86,24 @@ pub(crate) fn connection_lost(err: &DieselError) -> bool {
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
         DieselError::DatabaseError(_, info) => LOST_CONNECTION.iter().any(|m| info.message().contains(m)),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_writes_do_not_name_the_rule_or_repeat_the_database() {
+        for kind in [DatabaseErrorKind::UniqueViolation, DatabaseErrorKind::ForeignKeyViolation] {
+            let info = Box::new(
+                r#"duplicate key value violates unique constraint "risk_event_correlation""#.to_owned(),
+            );
+            let StoreError::Conflict(message) = StoreError::from(DieselError::DatabaseError(kind, info))
+            else {
+                panic!("not a conflict");
+            };
+            assert!(!message.contains("risk_event") && !message.contains("Violation"), "{message}");
+        }
     }
 }

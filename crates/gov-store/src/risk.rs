@@ -2,11 +2,12 @@
 //! conditional update, so concurrent reservations never pass a cap) and the immutable event log.
 
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use gov_model::{RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
 use time::{Date, PrimitiveDateTime};
 
 use crate::convert::{from_db, json, parse, to_db};
-use crate::db::dispatch;
+use crate::db::{Inner, dispatch};
 use crate::schema::{risk_event, risk_ledger_day, risk_policy};
 use crate::{Conn, StoreError};
 
@@ -80,6 +81,8 @@ struct EventRow {
     correlation_id: String,
     metadata_json: String,
     created_at: PrimitiveDateTime,
+    /// Always true when written (only rows from before migration 000005 have false).
+    one_decision: bool,
 }
 
 impl EventRow {
@@ -253,6 +256,8 @@ pub fn ledger(conn: &mut Conn<'_>, tenant: TenantId, day: Date) -> Result<Vec<Ri
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// Records an event. A [`StoreError::Conflict`] means the correlation id has an event of this
+/// action already, or (RESERVE, DENY) a decision: the caller lost a race it should replay.
 pub fn insert_event(conn: &mut Conn<'_>, e: &RiskEvent) -> Result<(), StoreError> {
     let row = EventRow {
         id: e.id.clone(),
@@ -266,12 +271,40 @@ pub fn insert_event(conn: &mut Conn<'_>, e: &RiskEvent) -> Result<(), StoreError
         correlation_id: e.correlation_id.clone(),
         metadata_json: e.metadata.to_string(),
         created_at: to_db(e.created_at),
+        one_decision: true,
     };
     dispatch!(conn, |c| diesel::insert_into(risk_event::table).values(&row).execute(c))?;
     Ok(())
 }
 
-/// The event of `actions` recorded for a correlation id (each action is unique per id).
+/// Waits until no other transaction works on this correlation id, and keeps others waiting
+/// until this one ends: reservations and settlements of one id run one after the other, so each
+/// sees what the previous one committed. On PostgreSQL a transaction-scoped advisory lock on a
+/// key derived from the tenant and the id (a collision only serialises two ids needlessly);
+/// SQLite has one writer, which does this already.
+pub fn lock_correlation(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    correlation_id: &str,
+) -> Result<(), StoreError> {
+    if let Inner::Pg(c) = &mut conn.0 {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"gov risk correlation\0");
+        hasher.update(tenant.to_string().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(correlation_id.as_bytes());
+        let mut key = [0_u8; 8];
+        key.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(i64::from_le_bytes(key))
+            .execute(&mut **c)?;
+    }
+    Ok(())
+}
+
+/// The event recorded for a correlation id under the first of `actions` that has one (each action
+/// is recorded once per id; RESERVE and DENY together once, except in rows from before that rule,
+/// where asking for RESERVE first finds the decision the ledger holds).
 pub fn first_event(
     conn: &mut Conn<'_>,
     tenant: TenantId,
@@ -279,18 +312,18 @@ pub fn first_event(
     actions: &[RiskAction],
 ) -> Result<Option<RiskEvent>, StoreError> {
     let t = tenant.to_string();
-    let actions: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-    let row: Option<EventRow> = dispatch!(conn, |c| risk_event::table
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    let rows: Vec<EventRow> = dispatch!(conn, |c| risk_event::table
         .filter(
             risk_event::tenant_id
                 .eq(&t)
                 .and(risk_event::correlation_id.eq(correlation_id))
-                .and(risk_event::action.eq_any(actions.clone()))
+                .and(risk_event::action.eq_any(names.clone()))
         )
         .select(EventRow::as_select())
-        .first(c)
-        .optional())?;
-    row.map(EventRow::into_model).transpose()
+        .load(c))?;
+    let rank = |row: &EventRow| names.iter().position(|n| *n == row.action);
+    rows.into_iter().min_by_key(rank).map(EventRow::into_model).transpose()
 }
 
 /// Events since `since`, newest first (the day's denials for the review).

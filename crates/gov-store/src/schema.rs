@@ -401,6 +401,9 @@ diesel::table! {
         correlation_id -> Text,
         metadata_json -> Text,
         created_at -> Timestamp,
+        /// Held to the one-decision-per-correlation-id index (false only for rows recorded
+        /// before migration 000005).
+        one_decision -> Bool,
     }
 }
 

@@ -25,7 +25,7 @@ pub struct TestApp {
     pub admin_key: String,
     /// The server's clock: pin or advance it to control time.
     pub clock: Arc<TestClock>,
-    server: Option<(actix_web::dev::ServerHandle, JoinHandle<()>)>,
+    server: Option<Server>,
     // Dropped last: the database outlives the server that uses it.
     db: TestDb,
 }
@@ -111,38 +111,30 @@ impl TestApp {
         let tenant = gov.create_tenant(&Actor::cli(), "tenant-a").expect("create tenant");
         let admin_key = tenant.admin_key.secret.clone();
 
-        let (tx, rx) = std::sync::mpsc::channel();
         let clock = Arc::new(TestClock::default());
         let server_gov = match server_url {
             Some(rewrite) => db.gov_at_url(&rewrite(db.url())),
             None => db.gov(),
         }
         .with_clock(clock.clone());
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let config = gov_api::ServerConfig {
-                    listen: "127.0.0.1:0".to_owned(),
-                    max_body_bytes: 64 * 1024,
-                    workers: Some(2),
-                    go_live_enforce,
-                    audit_seal_interval,
-                };
-                let server = gov_api::start(server_gov, &config).expect("start server");
-                tx.send((server.addr, server.server.handle())).expect("report address");
-                let _ = server.server.await;
-            });
-        });
-        let (addr, handle) = rx.recv().expect("server started");
+        let (base, server) = serve(server_gov, go_live_enforce, audit_seal_interval);
         TestApp {
-            base: format!("http://{addr}"),
+            base,
             client: reqwest::Client::new(),
             gov,
             tenant,
             admin_key,
             clock,
-            server: Some((handle, thread)),
+            server: Some(server),
             db,
         }
+    }
+
+    /// Another server on the same database and clock, with caches of its own: a second replica.
+    /// Drop it before the `TestApp` (declare it after).
+    pub fn replica(&self) -> Replica {
+        let (base, server) = serve(self.db.gov().with_clock(self.clock.clone()), false, None);
+        Replica { base, server: Some(server) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -226,10 +218,55 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some((handle, thread)) = self.server.take() {
-            drop(handle.stop(false));
-            let _ = thread.join();
-        }
+        stop(self.server.take());
+    }
+}
+
+type Server = (actix_web::dev::ServerHandle, JoinHandle<()>);
+
+/// Starts a server for `gov` on port 0 on a thread of its own; returns its base URL.
+fn serve(gov: Gov, go_live_enforce: bool, audit_seal_interval: Option<std::time::Duration>) -> (String, Server) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let config = gov_api::ServerConfig {
+                listen: "127.0.0.1:0".to_owned(),
+                max_body_bytes: 64 * 1024,
+                workers: Some(2),
+                go_live_enforce,
+                audit_seal_interval,
+            };
+            let server = gov_api::start(gov, &config).expect("start server");
+            tx.send((server.addr, server.server.handle())).expect("report address");
+            let _ = server.server.await;
+        });
+    });
+    let (addr, handle) = rx.recv().expect("server started");
+    (format!("http://{addr}"), (handle, thread))
+}
+
+fn stop(server: Option<Server>) {
+    if let Some((handle, thread)) = server {
+        drop(handle.stop(false));
+        let _ = thread.join();
+    }
+}
+
+/// A second server on a `TestApp`'s database (see [`TestApp::replica`]).
+pub struct Replica {
+    pub base: String,
+    server: Option<Server>,
+}
+
+impl Replica {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        stop(self.server.take());
     }
 }
 
