@@ -124,29 +124,23 @@ async fn the_kill_switch_stops_every_run_at_its_next_step_and_refuses_new_ones()
 
 #[tokio::test]
 async fn an_unreadable_go_live_state_refuses_guarded_requests_with_503() {
+    // Production executions always need the state (the kill switch); other guarded requests need
+    // it only when go-live is enforced.
     for enforcing in [false, true] {
         let app = if enforcing { TestApp::spawn_enforcing_go_live().await } else { TestApp::spawn().await };
-        // The tenant's row is missing.
-        crate::helpers::raw_execute(app.db_url(), "DELETE FROM go_live_state").unwrap();
-        let refused = app.post("/api/v1/runs", &json!({"agent_id": "a"})).await;
-        error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
-        let policy = json!({"name": "t", "rule_type": "step_limit", "threshold": 5});
-        error(
-            app.post("/api/v1/policies/rules/", &policy).await,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-        )
-        .await;
-        // The table is missing.
-        crate::helpers::raw_execute(app.db_url(), "DROP TABLE go_live_state").unwrap();
-        let refused = app.post("/api/v1/runs", &json!({"agent_id": "a"})).await;
-        error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
-        error(
-            app.post("/api/v1/policies/rules/", &policy).await,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-        )
-        .await;
+        let policy = |n: usize| json!({"name": format!("t{n}"), "rule_type": "step_limit", "threshold": 5});
+        let guarded = |status: StatusCode| if enforcing { StatusCode::SERVICE_UNAVAILABLE } else { status };
+        // The tenant's row is missing, then the table.
+        for (n, sql) in ["DELETE FROM go_live_state", "DROP TABLE go_live_state"].into_iter().enumerate() {
+            crate::helpers::raw_execute(app.db_url(), sql).unwrap();
+            let refused = app.post("/api/v1/runs", &json!({"agent_id": "a"})).await;
+            error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+            let reserve = json!({"engine": "GLOBAL", "amount": 1, "actor": "a", "reason": "r", "correlation_id": format!("c{n}")});
+            let refused = app.post("/api/governance/risk/check-and-reserve", &reserve).await;
+            error(refused, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+            let created = app.post("/api/v1/policies/rules/", &policy(n)).await;
+            assert_eq!(created.status(), guarded(StatusCode::CREATED), "enforcing: {enforcing}");
+        }
         // Exempt requests do not need the state.
         json(app.get("/api/v1/activity/").await, StatusCode::OK).await;
     }
