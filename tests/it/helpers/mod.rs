@@ -30,12 +30,15 @@ pub struct TestApp {
     db: TestDb,
 }
 
+/// Rewrites the database URL a test server connects to.
+type UrlRewrite<'a> = Box<dyn FnOnce(&str) -> String + 'a>;
+
 /// How a test server is started.
 struct Spawn<'a> {
     go_live_enforce: bool,
     audit_seal_interval: Option<std::time::Duration>,
     /// Rewrites the database URL the server connects to (the test's own handle connects directly).
-    server_url: Option<Box<dyn FnOnce(&str) -> String + 'a>>,
+    server_url: Option<UrlRewrite<'a>>,
 }
 
 /// A clock fixed at one instant.
@@ -225,7 +228,11 @@ impl Drop for TestApp {
 type Server = (actix_web::dev::ServerHandle, JoinHandle<()>);
 
 /// Starts a server for `gov` on port 0 on a thread of its own; returns its base URL.
-fn serve(gov: Gov, go_live_enforce: bool, audit_seal_interval: Option<std::time::Duration>) -> (String, Server) {
+fn serve(
+    gov: Gov,
+    go_live_enforce: bool,
+    audit_seal_interval: Option<std::time::Duration>,
+) -> (String, Server) {
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
