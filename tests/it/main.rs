@@ -8,6 +8,7 @@ mod accounts;
 mod api_keys;
 mod auth;
 mod concurrency;
+mod contract;
 mod enforcement;
 mod errors;
 mod golive;

@@ -7,9 +7,12 @@
 use std::collections::BTreeSet;
 
 use actix_web::http::Method;
+use utoipa::openapi::Required;
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::Response;
-use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::schema::SchemaType;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Type};
 use utoipa::openapi::{ObjectBuilder, ResponseBuilder};
 
@@ -103,6 +106,9 @@ pub fn add_error_responses(api: &mut OpenApi) {
                 for parameter in operation.parameters.iter_mut().flatten() {
                     bound_paging(parameter);
                 }
+                if let Some(body) = operation.request_body.as_mut() {
+                    optional_body_is_absent_not_null(body);
+                }
                 let statuses = error_statuses(&method, path, operation);
                 for error in ERRORS.iter().filter(|e| statuses.contains(&e.status)) {
                     let reference = Ref::from_response_name(error.name);
@@ -145,21 +151,37 @@ fn error_statuses(method: &Method, path: &str, operation: &Operation) -> BTreeSe
     statuses
 }
 
+/// utoipa renders an optional body (`request_body = Option<T>`) as `oneOf: [null, T]`; the server
+/// reads an empty body as no body and refuses a JSON `null`, so the schema is `T`, not required.
+fn optional_body_is_absent_not_null(body: &mut RequestBody) {
+    if body.required == Some(Required::True) {
+        return;
+    }
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+            let mut rest = one_of.items.iter().filter(|item| !is_null(item));
+            if let (Some(only), None) = (rest.next(), rest.next()) {
+                content.schema = Some(only.clone());
+            }
+        }
+    }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
+}
+
 /// `page >= 1` and `1 <= page_size <= MAX_PAGE_SIZE`, as every list reads them.
 fn bound_paging(parameter: &mut Parameter) {
     if parameter.parameter_in != ParameterIn::Query {
         return;
     }
     let (description, maximum) = match parameter.name.as_str() {
-        "page" => ("1-based page number (default 1).", None),
-        "page_size" => ("Items per page (default 50).", Some(f64::from(gov_model::MAX_PAGE_SIZE))),
+        "page" => ("1-based page number (default 1).", u32::MAX),
+        "page_size" => ("Items per page (default 50).", gov_model::MAX_PAGE_SIZE),
         _ => return,
     };
-    let schema = ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
-        .minimum(Some(1))
-        .maximum(maximum);
+    let schema = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(maximum));
     parameter.schema = Some(RefOr::T(Schema::Object(schema.build())));
     parameter.description = Some(description.to_owned());
 }

@@ -80,6 +80,7 @@ pub struct HeimdallUpsertIn {
     #[schema(minimum = 0, maximum = 1)]
     pub min_confidence_prod: Option<f64>,
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub min_sandbox_trials: Option<i64>,
     #[schema(minimum = 0, maximum = 1)]
     pub min_sandbox_success_rate: Option<f64>,

@@ -166,9 +166,16 @@ fn allowed_methods(path: &str) -> String {
         };
         api.paths.paths.iter().map(|(template, item)| (template.clone(), methods(item))).collect()
     });
-    let mut allowed: Vec<&str> = routes
+    // A fixed segment outranks a parameter (`/policies/controls` before `/policies/{policy_id}`),
+    // as in the registration order: the methods are those of the most specific matching routes.
+    let matching: Vec<(usize, &Vec<&str>)> = routes
         .iter()
-        .filter(|(template, _)| template_matches(template, path))
+        .filter_map(|(template, methods)| template_match(template, path).map(|fixed| (fixed, methods)))
+        .collect();
+    let best = matching.iter().map(|(fixed, _)| *fixed).max();
+    let mut allowed: Vec<&str> = matching
+        .iter()
+        .filter(|(fixed, _)| Some(*fixed) == best)
         .flat_map(|(_, methods)| methods.iter().copied())
         .collect();
     allowed.sort_unstable();
@@ -176,11 +183,13 @@ fn allowed_methods(path: &str) -> String {
     allowed.join(", ")
 }
 
-/// Whether `path` fits a route template such as `/api/v1/runs/{run_id}/steps`.
-fn template_matches(template: &str, path: &str) -> bool {
+/// Whether `path` fits a route template such as `/api/v1/runs/{run_id}/steps`, and if so with
+/// how many fixed (not parameter) segments.
+fn template_match(template: &str, path: &str) -> Option<usize> {
     let (template, path): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
-    template.len() == path.len()
-        && template.iter().zip(&path).all(|(t, p)| if t.starts_with('{') { !p.is_empty() } else { t == p })
+    let fits = template.len() == path.len()
+        && template.iter().zip(&path).all(|(t, p)| if t.starts_with('{') { !p.is_empty() } else { t == p });
+    fits.then(|| template.iter().filter(|t| !t.starts_with('{')).count())
 }
 
 pub fn not_found_config() -> actix_web::Route {

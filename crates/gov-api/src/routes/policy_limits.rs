@@ -25,6 +25,7 @@ pub struct LimitIn {
     pub limit_type: RuleType,
     pub value: f64,
     /// Rate limits only.
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_seconds: Option<i64>,
     /// RUN (default), or AGENT / API_KEY for rate limits (default AGENT).
     #[schema(value_type = Option<crate::schema::LimitScope>)]
@@ -35,6 +36,7 @@ pub struct LimitIn {
 #[serde(deny_unknown_fields)]
 pub struct LimitUpdate {
     pub value: f64,
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_seconds: Option<i64>,
     #[schema(value_type = Option<crate::schema::LimitScope>)]
     pub scope: Option<LimitScope>,

@@ -141,10 +141,13 @@ pub struct RegressionUpsertIn {
     #[schema(value_type = crate::schema::Name64)]
     pub metric: String,
     #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_events: Option<i64>,
     #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub baseline_events: Option<i64>,
     #[schema(minimum = 0, maximum = 20000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub min_events_to_enforce: Option<i64>,
     /// Above 0, at most 1.
     pub max_drop_fraction: Option<f64>,

@@ -58,6 +58,7 @@ pub struct RiskUpsertIn {
     #[schema(minimum = 0, maximum = 1e15)]
     pub max_open_risk: Option<f64>,
     #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub max_actions_per_day: Option<i64>,
     pub enabled: Option<bool>,
     #[serde(alias = "changed_by")]

@@ -48,19 +48,24 @@ pub struct StepIn {
     pub step_type: String,
     /// Total tokens (default input_tokens + output_tokens).
     #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub tokens: Option<i64>,
     #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub input_tokens: Option<i64>,
     #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub output_tokens: Option<i64>,
     #[schema(minimum = 0, maximum = 1e9)]
     pub cost_cents: Option<f64>,
     #[schema(value_type = Option<crate::schema::Word200>)]
     pub model: Option<String>,
     #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub duration_ms: Option<i64>,
     /// RAG: documents retrieved by this step.
     #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub retrieved_documents: Option<i64>,
     /// The step's content; only its blake3 hash is kept.
     pub content: Option<String>,

@@ -154,7 +154,7 @@ pub async fn show(
 
 #[utoipa::path(operation_id = "update_user", tag = "accounts", params(("user_id" = String, Path)), request_body = UpdateUser,
     security(("bearer" = [])),
-    responses((status = 200, body = Detail<UserOut>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Detail<UserOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/accounts/users/{user_id}")]
 pub async fn update(
     auth: Authed<Admin>,

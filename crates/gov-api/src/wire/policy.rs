@@ -94,6 +94,7 @@ pub struct PolicyIn {
     /// The limit of a numeric rule.
     pub threshold: Option<f64>,
     /// Rate limits: the window in seconds.
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_seconds: Option<i64>,
     /// RUN, or for rate limits AGENT (default) or API_KEY.
     #[schema(value_type = Option<crate::schema::LimitScope>)]
@@ -108,6 +109,7 @@ pub struct PolicyIn {
     pub severity: Option<Severity>,
     pub scope: Option<ScopeWire>,
     /// Precedence: lower wins (default 100).
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub priority: Option<i32>,
     pub monitors: Option<MonitorsWire>,
     /// NEAR fires at this percentage of the limit (default: the tenant's, 80).
