@@ -11,6 +11,7 @@ mod auth;
 mod bodies;
 mod cli;
 mod concurrency;
+mod contract;
 mod documented;
 mod enforcement;
 mod errors;

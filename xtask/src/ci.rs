@@ -1,5 +1,6 @@
 //! The pipeline behind `cargo xtask ci`: fmt, clippy, the layer lint, the test suite on SQLite,
-//! then the PostgreSQL run of the integration suite (`gov-tests`) when `TEST_DATABASE_URL` is set.
+//! then the PostgreSQL run of the integration suite (`gov-tests`) when `TEST_DATABASE_URL` is set,
+//! then the OpenAPI check (`cargo xtask spec`; its tools are required under CI).
 
 use std::env;
 use std::ffi::OsString;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::layers;
+use crate::{layers, spec};
 
 const PG_EXAMPLE: &str = "TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo xtask ci";
 
@@ -49,6 +50,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             println!("==> cargo test -p gov-tests (PostgreSQL): SKIPPED, TEST_DATABASE_URL is not set");
             println!("    to run the PostgreSQL suite too: {PG_EXAMPLE}");
         }
+    }
+    if spec::tools_present(root, in_ci)? {
+        let options = spec::Options { required: in_ci, ..Default::default() };
+        step("spec (openapi-spec-validator, schemathesis)", || spec::run(root, &options))?;
     }
     println!("==> ci: ok in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())

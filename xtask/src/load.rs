@@ -12,15 +12,14 @@
 //!   every event is recorded and then evaluated over its 250 newest events (steady 90% success: it
 //!   never trips).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::http::Client;
+use crate::server;
 
 pub struct Options {
     pub scenario: String,
@@ -42,97 +41,18 @@ impl Default for Options {
     }
 }
 
-/// The server under test; killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    key: String,
-    _dir: Option<TempDir>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A scratch directory removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn start(root: &Path, options: &Options) -> Result<Server> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "-p", "gov-api", "--bin", "gov"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("building gov failed");
-    }
-    let (url, dir) = match &options.database_url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let dir = std::env::temp_dir().join(format!("gov-load-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)?;
-            (dir.join("gov.db").display().to_string(), Some(TempDir(dir)))
-        }
-    };
-    let addr = format!("127.0.0.1:{}", free_port()?);
-    let mut child = Command::new(root.join("target/release/gov"))
-        .args([
-            "serve",
-            "--listen",
-            &addr,
-            "--database-url",
-            &url,
-            "--sqlite-synchronous",
-            &options.sqlite_synchronous,
-        ])
-        .env("GOV_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting gov")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let mut key = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
-        if let Some(k) = line.split_whitespace().find(|w| w.starts_with("gov_")) {
-            key = Some(k.to_owned());
-            break;
-        }
-    }
-    let key = key.context("gov printed no admin key (is the database empty?)")?;
-    let server = Server { child, addr, key, _dir: dir };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Client::connect(&server.addr)
-        .and_then(|mut c| c.send("GET", "/readyz", None, None))
-        .map(|r| r.status)
-        .ok()
-        != Some(200)
-    {
-        if Instant::now() > deadline {
-            bail!("gov did not become ready");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(server)
-}
-
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     if options.clients == 0 || options.requests < options.clients {
         bail!("need at least one client and one request per client");
     }
-    let server = start(root, options)?;
+    let server = server::start(
+        root,
+        &server::Options {
+            release: true,
+            database_url: options.database_url.clone(),
+            sqlite_synchronous: options.sqlite_synchronous.clone(),
+        },
+    )?;
     let mut setup = Client::connect(&server.addr)?;
     // A realistic snapshot: a dozen policies that all apply and never breach.
     for (i, (rule, threshold)) in

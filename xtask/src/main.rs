@@ -1,10 +1,13 @@
 //! `cargo xtask`: project automation for the gov workspace, namely the layer lint
-//! (`cargo xtask layers`) and the CI pipeline (`cargo xtask ci`).
+//! (`cargo xtask layers`), the CI pipeline (`cargo xtask ci`), the OpenAPI check
+//! (`cargo xtask spec`) and the load harness (`cargo xtask load`).
 
 mod ci;
 mod http;
 mod layers;
 mod load;
+mod server;
+mod spec;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,7 +23,12 @@ commands:
                   [workspace.metadata.layers] allowed-same-layer)
   ci [--no-lint]  fmt --check, clippy -D warnings, layers, cargo test (SQLite), then
                   cargo test -p gov-tests on PostgreSQL if TEST_DATABASE_URL is set
-                  (required when CI=true); --no-lint skips fmt and clippy
+                  (required when CI=true), then spec (required when CI=true);
+                  --no-lint skips fmt and clippy
+  spec [--max-examples N] [--max-time SECS] [--seed N] [--require]
+                  start gov on a fresh database and check its OpenAPI document with
+                  openapi-spec-validator and a bounded schemathesis run (every check);
+                  skipped when the tools are missing, unless --require (or CI=true)
   load [--scenario steps|read|risk|kpi] [--clients N] [--requests N] [--database-url URL]
        [--sqlite-synchronous full|normal]
                   build a release gov, start it on a fresh database and drive a hot
@@ -55,6 +63,24 @@ fn run(args: &[&str]) -> Result<()> {
                 }
             }
             ci::run(&workspace_root()?, &options)
+        }
+        ["spec", flags @ ..] => {
+            let mut options = spec::Options {
+                required: std::env::var("CI").is_ok_and(|ci| ci == "true"),
+                ..Default::default()
+            };
+            let mut it = flags.iter();
+            while let Some(flag) = it.next() {
+                let mut value = || it.next().copied().with_context(|| format!("{flag} needs a value"));
+                match *flag {
+                    "--max-examples" => options.max_examples = value()?.parse().context("--max-examples")?,
+                    "--max-time" => options.max_time_secs = value()?.parse().context("--max-time")?,
+                    "--seed" => options.seed = value()?.parse().context("--seed")?,
+                    "--require" => options.required = true,
+                    other => bail!("unknown flag for `spec`: {other}\n\n{USAGE}"),
+                }
+            }
+            spec::run(&workspace_root()?, &options)
         }
         ["load", flags @ ..] => {
             let mut options = load::Options::default();

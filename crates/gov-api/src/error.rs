@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use gov_facades::Error as FacadeError;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -23,8 +23,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("not found")]
     RouteNotFound,
+    /// `allow` lists the methods the path serves (the `Allow` header).
     #[error("method not allowed for this path")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: String },
     /// The tenant's go-live switch is off and `GO_LIVE_ENFORCE` is on.
     #[error("this tenant is not live: POST /api/governance/go-live/enable to go live")]
     NotLive,
@@ -61,7 +62,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotLive => (StatusCode::FORBIDDEN, "go_live_disabled"),
             ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
@@ -111,8 +112,20 @@ pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `validation_failed`.
     pub code: &'static str,
     pub message: String,
+    /// What the code's documentation promises, e.g. `field`; `{}` when there is nothing to add
+    /// (always an object, never null).
     #[schema(value_type = Object)]
-    pub details: Value,
+    pub details: Map<String, Value>,
+}
+
+/// Error details as the object clients are promised: null is `{}`, and a bare value (which no
+/// error builds today) is kept as `{"value": ...}` rather than breaking the shape.
+fn details_object(details: Value) -> Map<String, Value> {
+    match details {
+        Value::Object(map) => map,
+        Value::Null => Map::new(),
+        other => Map::from_iter([("value".to_owned(), other)]),
+    }
 }
 
 impl ResponseError for ApiError {
@@ -131,9 +144,12 @@ impl ResponseError for ApiError {
             ApiError::Facade(FacadeError::RateLimited { retry_after_secs, .. }) => {
                 res.insert_header(("retry-after", retry_after_secs.to_string()));
             }
+            ApiError::MethodNotAllowed { allow } => {
+                res.insert_header(("allow", allow.as_str()));
+            }
             _ => {}
         }
-        res.json(ErrorBody { error: ErrorDetail { code, message, details } })
+        res.json(ErrorBody { error: ErrorDetail { code, message, details: details_object(details) } })
     }
 }
 

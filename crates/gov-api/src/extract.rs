@@ -34,7 +34,17 @@ pub fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Opti
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(body).map(Some).map_err(json_body_error)
+    json_object(body).map(Some)
+}
+
+/// A JSON body that must be an object: serde would also read a struct from an array of its
+/// fields in order (`[null, null]`), which the documented schema does not allow.
+fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value = serde_json::from_slice(body).map_err(json_body_error)?;
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
+    Ok(value)
 }
 
 /// A JSON body that does not parse: syntax errors are 400, wrong or unknown fields 422.
@@ -148,7 +158,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Input<
                 }
                 None | Some("application/json") => {
                     let text = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &body[..] };
-                    serde_json::from_slice(text).map(Input).map_err(json_body_error)
+                    json_object(text).map(Input)
                 }
                 Some(other) => Err(ApiError::UnsupportedMediaType(format!(
                     "{other}: send application/json or application/x-www-form-urlencoded"

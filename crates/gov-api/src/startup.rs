@@ -38,10 +38,11 @@ pub struct Server {
     pub drain: Drain,
 }
 
-/// The OpenAPI document of every registered endpoint.
+/// The OpenAPI document of every registered endpoint, with the error responses each can answer.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut api) = routes::register(App::new().into_utoipa_app()).split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    crate::openapi::add_error_responses(&mut api);
     api
 }
 

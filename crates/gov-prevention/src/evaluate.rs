@@ -159,7 +159,8 @@ impl Totals {
             tokens: (tokens, tokens + step.tokens as f64),
             cost_cents: (run.total_cost_cents, cost_after),
             steps: (steps, steps + 1.0),
-            burn_rate: cost_after / run.elapsed_seconds.max(60.0) * 60.0,
+            // Multiplied before dividing: 250 cents over 120 s is exactly 125 per minute.
+            burn_rate: cost_after * 60.0 / run.elapsed_seconds.max(60.0),
         }
     }
 

@@ -27,7 +27,7 @@ pub struct AccountOut {
 }
 
 /// The account (tenant) the calling key belongs to.
-#[utoipa::path(tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(operation_id = "current_account", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Detail<AccountOut>), (status = 401, body = ErrorBody)))]
 #[get("/accounts/")]
 pub async fn current(

@@ -19,19 +19,25 @@ use crate::wire::run::{RunOut, SnapshotOut};
 use crate::wire::trace::TraceOut;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
     /// queued, running, paused, succeeded, failed, failed_policy, cancelled
+    #[param(value_type = Option<crate::schema::RunStatus>, inline)]
     pub status: Option<String>,
     pub agent_id: Option<String>,
     /// RFC 3339: runs started at or after.
+    #[param(value_type = Option<crate::schema::DateTime>, inline)]
     pub started_after: Option<String>,
     /// RFC 3339: runs started before.
+    #[param(value_type = Option<crate::schema::DateTime>, inline)]
     pub started_before: Option<String>,
     /// started_at (default), tokens_used or total_cost_cents.
+    #[param(value_type = Option<crate::schema::RunSort>, inline)]
     pub sort: Option<String>,
     /// asc or desc (default).
+    #[param(value_type = Option<crate::schema::Direction>, inline)]
     pub direction: Option<String>,
 }
 
@@ -96,7 +102,7 @@ async fn list_runs(
     Ok(web::Json(ListResponse::new(found, RunOut::from, applied, sort_field, dir)))
 }
 
-#[utoipa::path(tag = "activity", params(RunQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_activity", tag = "activity", params(RunQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<RunOut>), (status = 422, body = ErrorBody)))]
 #[get("/activity/")]
 pub async fn list(
@@ -108,7 +114,7 @@ pub async fn list(
 }
 
 /// Runs that have not ended (queued, running, paused).
-#[utoipa::path(tag = "activity", params(RunQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_live_activity", tag = "activity", params(RunQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<RunOut>), (status = 422, body = ErrorBody)))]
 #[get("/activity/live")]
 pub async fn live(
@@ -121,7 +127,7 @@ pub async fn live(
 }
 
 /// Runs that have ended (succeeded, failed, failed_policy, cancelled).
-#[utoipa::path(tag = "activity", params(RunQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_completed_activity", tag = "activity", params(RunQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<RunOut>), (status = 422, body = ErrorBody)))]
 #[get("/activity/completed")]
 pub async fn completed(
@@ -135,17 +141,21 @@ pub async fn completed(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SignalQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
     /// NEAR or BREACH.
+    #[param(value_type = Option<crate::schema::SignalType>, inline)]
     pub signal_type: Option<String>,
 }
 
 /// Threshold signals (NEAR and BREACH), newest first.
-#[utoipa::path(tag = "activity", params(SignalQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_signals", tag = "activity", params(SignalQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<SignalOut>), (status = 422, body = ErrorBody)))]
 #[get("/activity/signals")]
 pub async fn signals(
@@ -181,7 +191,7 @@ pub async fn signals(
 }
 
 /// One run with its snapshot, trace, incident, cost records and overrides.
-#[utoipa::path(tag = "activity", params(("run_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_activity", tag = "activity", params(("run_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<RunDetailOut>), (status = 404, body = ErrorBody)))]
 #[get("/activity/{run_id}")]
 pub async fn show(
@@ -211,15 +221,17 @@ pub async fn show(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CostQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
     pub model: Option<String>,
 }
 
 /// Cost records: one per model per ended run (cost attribution at run completion).
-#[utoipa::path(tag = "analytics", params(CostQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_costs", tag = "analytics", params(CostQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<CostOut>), (status = 422, body = ErrorBody)))]
 #[get("/analytics/costs")]
 pub async fn costs(

@@ -76,8 +76,10 @@ impl CreatedKeyOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schema(value_type = crate::schema::Text100)]
     pub name: String,
     /// Any of `read`, `write`, `admin`, `ingest`.
+    #[schema(value_type = Vec<crate::schema::ScopeName>, min_items = 1)]
     pub scopes: Vec<String>,
     /// Optional expiry (RFC 3339, in the future).
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -93,7 +95,7 @@ fn detail(key: ApiKey) -> Detail<ApiKeyOut> {
 }
 
 /// Lists the tenant's API keys, newest first.
-#[utoipa::path(tag = "connectivity", params(PageQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_api_keys", tag = "connectivity", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<ApiKeyOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/connectivity/api-keys/")]
 pub async fn list(
@@ -115,7 +117,7 @@ pub async fn list(
 }
 
 /// Issues a key; the response carries the secret once.
-#[utoipa::path(tag = "connectivity", request_body = CreateApiKey, security(("bearer" = [])),
+#[utoipa::path(operation_id = "create_api_key", tag = "connectivity", request_body = CreateApiKey, security(("bearer" = [])),
     responses((status = 201, body = CreatedKeyOut), (status = 422, body = ErrorBody)))]
 #[post("/connectivity/api-keys/")]
 pub async fn create(
@@ -130,7 +132,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(CreatedKeyOut::new(created, None)))
 }
 
-#[utoipa::path(tag = "connectivity", params(("key_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_api_key", tag = "connectivity", params(("key_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<ApiKeyOut>), (status = 404, body = ErrorBody)))]
 #[get("/connectivity/api-keys/{key_id}")]
 pub async fn show(
@@ -144,7 +146,7 @@ pub async fn show(
 }
 
 /// Revokes the key: from now on it gets 401. Revoking twice is a 409.
-#[utoipa::path(tag = "connectivity", params(("key_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "revoke_api_key", tag = "connectivity", params(("key_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<ApiKeyOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[delete("/connectivity/api-keys/{key_id}")]
 pub async fn revoke(
@@ -158,7 +160,7 @@ pub async fn revoke(
 }
 
 /// Replaces the key with a new one (same name, scopes, expiry) and revokes it, atomically.
-#[utoipa::path(tag = "connectivity", params(("key_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "rotate_api_key", tag = "connectivity", params(("key_id" = String, Path)), security(("bearer" = [])),
     responses((status = 201, body = CreatedKeyOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/connectivity/api-keys/{key_id}/rotate")]
 pub async fn rotate(

@@ -44,7 +44,9 @@ impl GoLiveStateOut {
 #[serde(deny_unknown_fields)]
 pub struct ToggleIn {
     /// The operator (default: the calling key).
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = crate::schema::Text2000)]
     pub reason: String,
 }
 
@@ -62,7 +64,7 @@ pub struct ChecklistItemOut {
     pub detail: String,
 }
 
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = GoLiveStateOut)))]
+#[utoipa::path(operation_id = "go_live_state", tag = "governance", security(("bearer" = [])), responses((status = 200, body = GoLiveStateOut)))]
 #[get("/go-live/state")]
 pub async fn go_live_state(
     auth: Authed<Read>,
@@ -73,7 +75,7 @@ pub async fn go_live_state(
     Ok(web::Json(GoLiveStateOut::new(s, enforced)))
 }
 
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = ChecklistOut)))]
+#[utoipa::path(operation_id = "go_live_checklist", tag = "governance", security(("bearer" = [])), responses((status = 200, body = ChecklistOut)))]
 #[get("/go-live/checklist")]
 pub async fn checklist(auth: Authed<Read>, state: web::Data<AppState>) -> ApiResult<web::Json<ChecklistOut>> {
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
@@ -88,9 +90,9 @@ pub async fn checklist(auth: Authed<Read>, state: web::Data<AppState>) -> ApiRes
 }
 
 macro_rules! lever {
-    ($name:ident, $path:literal, $method:ident, $doc:literal) => {
+    ($name:ident, $operation_id:literal, $path:literal, $method:ident, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "governance", request_body = ToggleIn, security(("bearer" = [])),
+        #[utoipa::path(operation_id = $operation_id, tag = "governance", request_body = ToggleIn, security(("bearer" = [])),
                     responses((status = 200, body = GoLiveStateOut), (status = 422, body = ErrorBody)))]
         #[post($path)]
         pub async fn $name(
@@ -106,12 +108,25 @@ macro_rules! lever {
     };
 }
 
-lever!(enable, "/go-live/enable", enable_go_live, "Puts the tenant live.");
-lever!(disable, "/go-live/disable", disable_go_live, "Takes the tenant out of production.");
+lever!(enable, "enable_go_live", "/go-live/enable", enable_go_live, "Puts the tenant live.");
+lever!(
+    disable,
+    "disable_go_live",
+    "/go-live/disable",
+    disable_go_live,
+    "Takes the tenant out of production."
+);
 lever!(
     engage,
+    "engage_kill_switch",
     "/go-live/kill-switch/engage",
     engage_kill_switch,
     "Engages the kill switch: new runs are refused and every live run stops at its next step."
 );
-lever!(release, "/go-live/kill-switch/release", release_kill_switch, "Releases the kill switch.");
+lever!(
+    release,
+    "release_kill_switch",
+    "/go-live/kill-switch/release",
+    release_kill_switch,
+    "Releases the kill switch."
+);

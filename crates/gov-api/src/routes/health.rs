@@ -15,14 +15,14 @@ pub struct Status {
 }
 
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Status)))]
+#[utoipa::path(operation_id = "healthz", tag = "operations", responses((status = 200, body = Status)))]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Status> {
     web::Json(Status { status: "ok" })
 }
 
 /// The database answers; 503 otherwise.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Status), (status = 503, body = ErrorBody)))]
+#[utoipa::path(operation_id = "readyz", tag = "operations", responses((status = 200, body = Status), (status = 503, body = ErrorBody)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Status>> {
     let gov = state.gov.clone();
@@ -31,14 +31,14 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<web::Json<Status>> 
 }
 
 /// Prometheus text exposition: `gov_http_requests_total` and `gov_http_request_duration_seconds`.
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(operation_id = "metrics", tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }
 
 /// This API's OpenAPI 3.1 document, generated from the code.
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/json", body = Object)))]
+#[utoipa::path(operation_id = "openapi_document", tag = "operations", responses((status = 200, content_type = "application/json", body = Object)))]
 #[get("/api/openapi.json")]
 pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(state.openapi_json.clone())

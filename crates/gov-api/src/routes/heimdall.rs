@@ -75,36 +75,49 @@ pub struct ScorecardTodayOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeimdallUpsertIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub domain: String,
+    #[schema(minimum = 0, maximum = 1)]
     pub min_confidence_prod: Option<f64>,
+    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub min_sandbox_trials: Option<i64>,
+    #[schema(minimum = 0, maximum = 1)]
     pub min_sandbox_success_rate: Option<f64>,
     pub prod_use_enabled: Option<bool>,
     #[serde(alias = "changed_by")]
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrialIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub domain: String,
     pub success: bool,
     /// 0 to 1.
+    #[schema(minimum = 0, maximum = 1)]
     pub confidence: f64,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub domain: String,
     /// 0 to 1.
+    #[schema(minimum = 0, maximum = 1)]
     pub confidence: f64,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value, kept as sent.
     pub recommendation: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value, kept as sent.
     pub evidence: Option<serde_json::Value>,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
 }
 
@@ -153,8 +166,11 @@ impl From<Judged> for RecommendationOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub recommendation_id: String,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub correlation_id: Option<String>,
 }
 
@@ -165,7 +181,7 @@ pub struct EligibilityOut {
     pub reason: String,
 }
 
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<HeimdallPolicyOut>)))]
+#[utoipa::path(operation_id = "list_heimdall_policies", tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<HeimdallPolicyOut>)))]
 #[get("/heimdall/policies")]
 pub async fn policies(
     auth: Authed<Read>,
@@ -177,7 +193,7 @@ pub async fn policies(
 }
 
 /// Creates a domain's gates or changes some of them (admin). Confidence and rates are 0 to 1.
-#[utoipa::path(tag = "governance", request_body = HeimdallUpsertIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "upsert_heimdall_policy", tag = "governance", request_body = HeimdallUpsertIn, security(("bearer" = [])),
     responses((status = 200, body = HeimdallPolicyOut), (status = 422, body = ErrorBody)))]
 #[post("/heimdall/policies/upsert")]
 pub async fn upsert(
@@ -200,7 +216,7 @@ pub async fn upsert(
     Ok(web::Json(policy.into()))
 }
 
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = ScorecardTodayOut)))]
+#[utoipa::path(operation_id = "heimdall_scorecard_today", tag = "governance", security(("bearer" = [])), responses((status = 200, body = ScorecardTodayOut)))]
 #[get("/heimdall/scorecard/today")]
 pub async fn scorecard_today(
     auth: Authed<Read>,
@@ -215,7 +231,7 @@ pub async fn scorecard_today(
 }
 
 /// Records one sandbox trial in today's scorecard of its domain.
-#[utoipa::path(tag = "governance", request_body = TrialIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "heimdall_sandbox_trial", tag = "governance", request_body = TrialIn, security(("bearer" = [])),
     responses((status = 200, body = ScorecardOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/heimdall/sandbox/trial")]
 pub async fn sandbox_trial(
@@ -232,7 +248,7 @@ pub async fn sandbox_trial(
 
 /// Judges a recommendation against its domain's stacked gates and records it; the answer says
 /// whether it is eligible for production and names every gate that failed.
-#[utoipa::path(tag = "governance", request_body = RecommendIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "heimdall_recommend", tag = "governance", request_body = RecommendIn, security(("bearer" = [])),
     responses((status = 200, body = RecommendationOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/heimdall/recommend")]
 pub async fn recommend(
@@ -255,7 +271,7 @@ pub async fn recommend(
 
 /// `require_prod_eligible(recommendation_id)`: 200 when the recommendation may be used in
 /// production, 409 naming the failed gates otherwise. Every check is recorded.
-#[utoipa::path(tag = "governance", request_body = EligibilityIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "heimdall_require_prod_eligible", tag = "governance", request_body = EligibilityIn, security(("bearer" = [])),
     responses((status = 200, body = EligibilityOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/heimdall/require-prod-eligible")]
 pub async fn require_prod_eligible(

@@ -17,19 +17,25 @@ use crate::state::AppState;
 use crate::wire::incident::{CommentOut, IncidentOut};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
     /// active, acknowledged, escalated, resolved
+    #[param(value_type = Option<crate::schema::IncidentStatus>, inline)]
     pub status: Option<String>,
+    #[param(value_type = Option<crate::schema::Severity>, inline)]
     pub severity: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
     /// e.g. token_limit_exceeded
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub incident_type: Option<String>,
     /// asc or desc (default) by created_at.
+    #[param(value_type = Option<crate::schema::Direction>, inline)]
     pub direction: Option<String>,
 }
 
@@ -37,14 +43,17 @@ pub struct IncidentQuery {
 #[serde(deny_unknown_fields)]
 pub struct TransitionIn {
     /// Why (kept in the timeline; for resolve, the resolution).
+    #[schema(value_type = Option<crate::schema::Text4000>)]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentIn {
+    #[schema(value_type = crate::schema::Text10000)]
     pub content: String,
     /// The console's user id; defaults to the calling key.
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub author: Option<String>,
 }
 
@@ -127,7 +136,7 @@ async fn list_with(
     Ok(web::Json(ListResponse::new(found, IncidentOut::from, applied, "created_at", dir)))
 }
 
-#[utoipa::path(tag = "incidents", params(IncidentQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_incidents", tag = "incidents", params(IncidentQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<IncidentOut>), (status = 422, body = ErrorBody)))]
 #[get("/incidents/")]
 pub async fn list(
@@ -139,7 +148,7 @@ pub async fn list(
 }
 
 /// Incidents not yet resolved (active, acknowledged, escalated).
-#[utoipa::path(tag = "incidents", params(IncidentQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_active_incidents", tag = "incidents", params(IncidentQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<IncidentOut>)))]
 #[get("/incidents/active")]
 pub async fn active(
@@ -151,7 +160,7 @@ pub async fn active(
     list_with(auth, state, q.into_inner(), Some(open), None).await
 }
 
-#[utoipa::path(tag = "incidents", params(IncidentQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_resolved_incidents", tag = "incidents", params(IncidentQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<IncidentOut>)))]
 #[get("/incidents/resolved")]
 pub async fn resolved(
@@ -162,7 +171,7 @@ pub async fn resolved(
     list_with(auth, state, q.into_inner(), Some(vec![IncidentStatus::Resolved]), None).await
 }
 
-#[utoipa::path(tag = "incidents", params(("policy_id" = String, Path), IncidentQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_policy_incidents", tag = "incidents", params(("policy_id" = String, Path), IncidentQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<IncidentOut>), (status = 404, body = ErrorBody)))]
 #[get("/incidents/policy/{policy_id}")]
 pub async fn by_policy(
@@ -176,7 +185,7 @@ pub async fn by_policy(
     list_with(auth, state, q.into_inner(), None, Some(policy)).await
 }
 
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_incident", tag = "incidents", params(("incident_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<IncidentOut>), (status = 404, body = ErrorBody)))]
 #[get("/incidents/{incident_id}")]
 pub async fn show(
@@ -202,7 +211,7 @@ async fn transition(
     Ok(web::Json(detail(incident)))
 }
 
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path)), request_body(content = TransitionIn, description = "optional"),
+#[utoipa::path(operation_id = "acknowledge_incident", tag = "incidents", params(("incident_id" = String, Path)), request_body(content = Option<TransitionIn>, description = "Optional: an empty body is no note."),
     security(("bearer" = [])), responses((status = 200, body = Detail<IncidentOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/incidents/{incident_id}/acknowledge")]
 pub async fn acknowledge(
@@ -215,7 +224,7 @@ pub async fn acknowledge(
 }
 
 /// Raises the severity one level and the escalation level by one.
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path)), request_body(content = TransitionIn, description = "optional"),
+#[utoipa::path(operation_id = "escalate_incident", tag = "incidents", params(("incident_id" = String, Path)), request_body(content = Option<TransitionIn>, description = "Optional: an empty body is no note."),
     security(("bearer" = [])), responses((status = 200, body = Detail<IncidentOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/incidents/{incident_id}/escalate")]
 pub async fn escalate(
@@ -227,7 +236,7 @@ pub async fn escalate(
     transition(auth, state, path.into_inner(), body, Transition::Escalate).await
 }
 
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path)), request_body(content = TransitionIn, description = "optional"),
+#[utoipa::path(operation_id = "resolve_incident", tag = "incidents", params(("incident_id" = String, Path)), request_body(content = Option<TransitionIn>, description = "Optional: an empty body is no note."),
     security(("bearer" = [])), responses((status = 200, body = Detail<IncidentOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/incidents/{incident_id}/resolve")]
 pub async fn resolve(
@@ -240,7 +249,7 @@ pub async fn resolve(
 }
 
 /// The incident (O4): its source, what it links to, and its events in order.
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "incident_timeline", tag = "incidents", params(("incident_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = TimelineOut), (status = 404, body = ErrorBody)))]
 #[get("/incidents/{incident_id}/timeline")]
 pub async fn timeline(
@@ -290,7 +299,7 @@ pub async fn timeline(
     }))
 }
 
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path), PageQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_incident_comments", tag = "incidents", params(("incident_id" = String, Path), PageQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<CommentOut>), (status = 404, body = ErrorBody)))]
 #[get("/incidents/{incident_id}/comments")]
 pub async fn comments(
@@ -311,7 +320,7 @@ pub async fn comments(
     )))
 }
 
-#[utoipa::path(tag = "incidents", params(("incident_id" = String, Path)), request_body = CommentIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "add_incident_comment", tag = "incidents", params(("incident_id" = String, Path)), request_body = CommentIn, security(("bearer" = [])),
     responses((status = 201, body = CommentOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/incidents/{incident_id}/comments")]
 pub async fn add_comment(

@@ -45,6 +45,7 @@ impl From<AuditEntry> for AuditLogOut {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
@@ -58,7 +59,7 @@ pub struct AuditListQuery {
 
 /// Audit rows, newest first. Every change made through the API has one, written in the same
 /// transaction as the change.
-#[utoipa::path(tag = "logs", params(AuditListQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_audit_logs", tag = "logs", params(AuditListQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<AuditLogOut>), (status = 422, body = ErrorBody)))]
 #[get("/logs/audit")]
 pub async fn audit(

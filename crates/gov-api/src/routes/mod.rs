@@ -18,6 +18,8 @@ mod runs;
 mod traces;
 mod users;
 
+use std::sync::OnceLock;
+
 use actix_web::dev::{ServiceFactory, ServiceRequest};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, web};
@@ -143,13 +145,60 @@ where
         )
 }
 
-/// Unknown paths are 404; known paths with another method are 405. Both in the JSON error shape.
+/// Unknown paths are 404; known paths with another method are 405 with an `Allow` header. Both
+/// in the JSON error shape.
 pub async fn fallback(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(if req.resource_map().has_resource(req.path()) {
-        ApiError::MethodNotAllowed
+        ApiError::MethodNotAllowed { allow: allowed_methods(req.path()) }
     } else {
         ApiError::RouteNotFound
     })
+}
+
+/// The methods served at `path` (e.g. `GET, POST`), read from the OpenAPI document, which is
+/// built from the same registrations as the routes (computed once: it is immutable).
+fn allowed_methods(path: &str) -> String {
+    static ROUTES: OnceLock<Vec<(String, Vec<&'static str>)>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let api = crate::startup::openapi();
+        let methods = |item: &utoipa::openapi::PathItem| {
+            [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(method, served)| served.then_some(method))
+            .collect()
+        };
+        api.paths.paths.iter().map(|(template, item)| (template.clone(), methods(item))).collect()
+    });
+    // A fixed segment outranks a parameter (`/policies/controls` before `/policies/{policy_id}`),
+    // as in the registration order: the methods are those of the most specific matching routes.
+    let matching: Vec<(usize, &Vec<&str>)> = routes
+        .iter()
+        .filter_map(|(template, methods)| template_match(template, path).map(|fixed| (fixed, methods)))
+        .collect();
+    let best = matching.iter().map(|(fixed, _)| *fixed).max();
+    let mut allowed: Vec<&str> = matching
+        .iter()
+        .filter(|(fixed, _)| Some(*fixed) == best)
+        .flat_map(|(_, methods)| methods.iter().copied())
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    allowed.join(", ")
+}
+
+/// Whether `path` fits a route template such as `/api/v1/runs/{run_id}/steps`, and if so with
+/// how many fixed (not parameter) segments.
+fn template_match(template: &str, path: &str) -> Option<usize> {
+    let (template, path): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    let fits = template.len() == path.len()
+        && template.iter().zip(&path).all(|(t, p)| if t.starts_with('{') { !p.is_empty() } else { t == p });
+    fits.then(|| template.iter().filter(|t| !t.starts_with('{')).count())
 }
 
 pub fn not_found_config() -> actix_web::Route {

@@ -17,17 +17,22 @@ use crate::state::AppState;
 use crate::wire::policy::{PolicyIn, PolicyOut, PolicySpecOut};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PolicyListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
     /// active, disabled, archived
+    #[param(value_type = Option<crate::schema::PolicyStatus>, inline)]
     pub status: Option<String>,
+    #[param(value_type = Option<crate::schema::RuleType>, inline)]
     pub rule_type: Option<String>,
     /// ALL_RUNS, AGENT, API_KEY, HUMAN_ACTOR
+    #[param(value_type = Option<crate::schema::ScopeType>, inline)]
     pub scope_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VersionQuery {
     /// Read this version instead of the current one.
     pub version: Option<i32>,
@@ -93,7 +98,7 @@ async fn list_policies(
 }
 
 /// Lists policies, by precedence (priority, then age).
-#[utoipa::path(tag = "policies", params(PolicyListQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_policies", tag = "policies", params(PolicyListQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<PolicyOut>), (status = 422, body = ErrorBody)))]
 #[get("/policies/")]
 pub async fn list(
@@ -105,7 +110,7 @@ pub async fn list(
 }
 
 /// Lists policy rules (the same objects as `/policies/`).
-#[utoipa::path(tag = "policies", params(PolicyListQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_policy_rules", tag = "policies", params(PolicyListQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<PolicyOut>), (status = 422, body = ErrorBody)))]
 #[get("/policies/rules/")]
 pub async fn list_rules(
@@ -118,7 +123,7 @@ pub async fn list_rules(
 
 /// Creates a policy rule (version 1). Conditions are parsed and checked here: an invalid CEL
 /// condition is 422 with its position.
-#[utoipa::path(tag = "policies", request_body = PolicyIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "create_policy_rule", tag = "policies", request_body = PolicyIn, security(("bearer" = [])),
     responses((status = 201, body = Detail<PolicyOut>), (status = 422, body = ErrorBody)))]
 #[post("/policies/rules/")]
 pub async fn create_rule(
@@ -172,7 +177,7 @@ async fn archive(
 }
 
 /// A rule; `?version=N` reads an older version.
-#[utoipa::path(tag = "policies", params(("rule_id" = String, Path), VersionQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_policy_rule", tag = "policies", params(("rule_id" = String, Path), VersionQuery), security(("bearer" = [])),
     responses((status = 200, body = Detail<PolicyOut>), (status = 404, body = ErrorBody)))]
 #[get("/policies/rules/{rule_id}")]
 pub async fn show_rule(
@@ -185,7 +190,7 @@ pub async fn show_rule(
 }
 
 /// Replaces a rule's definition: a new version.
-#[utoipa::path(tag = "policies", params(("rule_id" = String, Path)), request_body = PolicyIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "update_policy_rule", tag = "policies", params(("rule_id" = String, Path)), request_body = PolicyIn, security(("bearer" = [])),
     responses((status = 200, body = Detail<PolicyOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/policies/rules/{rule_id}")]
 pub async fn update_rule(
@@ -198,7 +203,7 @@ pub async fn update_rule(
 }
 
 /// Archives a rule: no new run applies it; evidence naming it stays readable.
-#[utoipa::path(tag = "policies", params(("rule_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "delete_policy_rule", tag = "policies", params(("rule_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<PolicyOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[delete("/policies/rules/{rule_id}")]
 pub async fn delete_rule(
@@ -210,7 +215,7 @@ pub async fn delete_rule(
 }
 
 /// A policy; `?version=N` reads an older version.
-#[utoipa::path(tag = "policies", params(("policy_id" = String, Path), VersionQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_policy", tag = "policies", params(("policy_id" = String, Path), VersionQuery), security(("bearer" = [])),
     responses((status = 200, body = Detail<PolicyOut>), (status = 404, body = ErrorBody)))]
 #[get("/policies/{policy_id}")]
 pub async fn show_policy(
@@ -223,7 +228,7 @@ pub async fn show_policy(
 }
 
 /// Replaces a policy's definition: a new version.
-#[utoipa::path(tag = "policies", params(("policy_id" = String, Path)), request_body = PolicyIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "update_policy", tag = "policies", params(("policy_id" = String, Path)), request_body = PolicyIn, security(("bearer" = [])),
     responses((status = 200, body = Detail<PolicyOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/policies/{policy_id}")]
 pub async fn update_policy(
@@ -236,7 +241,7 @@ pub async fn update_policy(
 }
 
 /// Archives a policy.
-#[utoipa::path(tag = "policies", params(("policy_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "delete_policy", tag = "policies", params(("policy_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<PolicyOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[delete("/policies/{policy_id}")]
 pub async fn delete_policy(
@@ -248,7 +253,7 @@ pub async fn delete_policy(
 }
 
 /// Every version of a policy, newest first.
-#[utoipa::path(tag = "policies", params(("policy_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_policy_versions", tag = "policies", params(("policy_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Vec<PolicyVersionOut>), (status = 404, body = ErrorBody)))]
 #[get("/policies/{policy_id}/versions")]
 pub async fn versions(

@@ -22,16 +22,17 @@ use crate::wire::policy::{ControlsOut, PolicyIn, PolicySpecOut};
 #[serde(deny_unknown_fields)]
 pub struct ControlsIn {
     /// enforce or shadow.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::EnforcementMode>)]
     pub enforcement_mode: Option<EnforcementMode>,
     /// MOST_RESTRICTIVE, EXPLICIT_PRIORITY or FAIL_CLOSED.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::ConflictStrategy>)]
     pub conflict_strategy: Option<ConflictStrategy>,
+    #[schema(exclusive_minimum = 0, exclusive_maximum = 100)]
     pub near_threshold_pct: Option<f64>,
 }
 
 /// The tenant's policy controls and the agents currently killed.
-#[utoipa::path(tag = "policies", security(("bearer" = [])), responses((status = 200, body = ControlsOut)))]
+#[utoipa::path(operation_id = "show_policy_controls", tag = "policies", security(("bearer" = [])), responses((status = 200, body = ControlsOut)))]
 #[get("/policies/controls")]
 pub async fn controls(auth: Authed<Read>, state: web::Data<AppState>) -> ApiResult<web::Json<ControlsOut>> {
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
@@ -42,7 +43,7 @@ pub async fn controls(auth: Authed<Read>, state: web::Data<AppState>) -> ApiResu
 
 /// Changes the controls (admin). `shadow` decides and records every step but never blocks;
 /// the conflict strategy applies to runs started afterwards (it is frozen into their snapshots).
-#[utoipa::path(tag = "policies", request_body = ControlsIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "set_policy_controls", tag = "policies", request_body = ControlsIn, security(("bearer" = [])),
     responses((status = 200, body = ControlsOut), (status = 422, body = ErrorBody)))]
 #[put("/policies/controls")]
 pub async fn set_controls(
@@ -79,7 +80,7 @@ pub struct Validated {
 
 /// Checks a policy definition, CEL condition included, without saving it: 200 when valid;
 /// 422 otherwise, with every problem in `details.errors` (CEL errors carry `position`).
-#[utoipa::path(tag = "policies", request_body = PolicyIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "validate_policy", tag = "policies", request_body = PolicyIn, security(("bearer" = [])),
     responses((status = 200, body = Validated), (status = 422, body = ErrorBody)))]
 #[post("/policies/validate")]
 pub async fn validate(
@@ -100,7 +101,7 @@ pub struct TemplateOut {
 }
 
 /// Built-in policy templates (POL-001 is the seed's token limit).
-#[utoipa::path(tag = "policies", security(("bearer" = [])), responses((status = 200, body = ListResponse<TemplateOut>)))]
+#[utoipa::path(operation_id = "policy_library", tag = "policies", security(("bearer" = [])), responses((status = 200, body = ListResponse<TemplateOut>)))]
 #[get("/policies/library")]
 pub async fn library(_auth: Authed<Read>) -> web::Json<ListResponse<TemplateOut>> {
     let templates = gov_facades::templates();
@@ -124,17 +125,21 @@ pub async fn library(_auth: Authed<Read>) -> web::Json<ListResponse<TemplateOut>
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ViolationQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
     /// WARN, PAUSE, STOP or KILL.
+    #[param(value_type = Option<crate::schema::BreachAction>, inline)]
     pub action: Option<String>,
 }
 
 /// Policy violations (prevention records), newest first.
-#[utoipa::path(tag = "policies", params(ViolationQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_violations", tag = "policies", params(ViolationQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<ViolationOut>), (status = 422, body = ErrorBody)))]
 #[get("/policies/violations/")]
 pub async fn violations(
@@ -179,7 +184,7 @@ pub struct ViolationStatsOut {
 }
 
 /// Violation counts by policy, by violation type and by action.
-#[utoipa::path(tag = "policies", security(("bearer" = [])), responses((status = 200, body = ViolationStatsOut)))]
+#[utoipa::path(operation_id = "violation_stats", tag = "policies", security(("bearer" = [])), responses((status = 200, body = ViolationStatsOut)))]
 #[get("/policies/violations/stats")]
 pub async fn violation_stats(
     auth: Authed<Read>,

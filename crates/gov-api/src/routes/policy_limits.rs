@@ -18,15 +18,17 @@ use crate::wire::policy::LimitOut;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitIn {
+    #[schema(value_type = uuid::Uuid)]
     pub policy_id: String,
     /// token_limit, cost_limit, step_limit, rate_limit or burn_rate.
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::schema::RuleType)]
     pub limit_type: RuleType,
     pub value: f64,
     /// Rate limits only.
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_seconds: Option<i64>,
     /// RUN (default), or AGENT / API_KEY for rate limits (default AGENT).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::LimitScope>)]
     pub scope: Option<LimitScope>,
 }
 
@@ -34,15 +36,18 @@ pub struct LimitIn {
 #[serde(deny_unknown_fields)]
 pub struct LimitUpdate {
     pub value: f64,
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_seconds: Option<i64>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::LimitScope>)]
     pub scope: Option<LimitScope>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
 }
 
@@ -53,7 +58,7 @@ fn detail(limit: gov_model::PolicyLimit) -> Detail<LimitOut> {
     }
 }
 
-#[utoipa::path(tag = "policies", params(LimitListQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_policy_limits", tag = "policies", params(LimitListQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<LimitOut>), (status = 422, body = ErrorBody)))]
 #[get("/policies/limits/")]
 pub async fn list(
@@ -69,7 +74,7 @@ pub async fn list(
     Ok(web::Json(ListResponse::new(limits, LimitOut::from, applied, "created_at", SortDirection::Asc)))
 }
 
-#[utoipa::path(tag = "policies", request_body = LimitIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "create_policy_limit", tag = "policies", request_body = LimitIn, security(("bearer" = [])),
     responses((status = 201, body = Detail<LimitOut>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/policies/limits/")]
 pub async fn create(
@@ -92,7 +97,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(detail(limit)))
 }
 
-#[utoipa::path(tag = "policies", params(("limit_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_policy_limit", tag = "policies", params(("limit_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<LimitOut>), (status = 404, body = ErrorBody)))]
 #[get("/policies/limits/{limit_id}")]
 pub async fn show(
@@ -105,7 +110,7 @@ pub async fn show(
     Ok(web::Json(detail(limit)))
 }
 
-#[utoipa::path(tag = "policies", params(("limit_id" = String, Path)), request_body = LimitUpdate, security(("bearer" = [])),
+#[utoipa::path(operation_id = "update_policy_limit", tag = "policies", params(("limit_id" = String, Path)), request_body = LimitUpdate, security(("bearer" = [])),
     responses((status = 200, body = Detail<LimitOut>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/policies/limits/{limit_id}")]
 pub async fn update(
@@ -120,7 +125,7 @@ pub async fn update(
     Ok(web::Json(detail(limit)))
 }
 
-#[utoipa::path(tag = "policies", params(("limit_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "delete_policy_limit", tag = "policies", params(("limit_id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/policies/limits/{limit_id}")]
 pub async fn remove(

@@ -136,18 +136,29 @@ impl From<TripwireCheck> for EvaluationOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegressionUpsertIn {
+    #[schema(value_type = crate::schema::Name64)]
     pub domain: String,
+    #[schema(value_type = crate::schema::Name64)]
     pub metric: String,
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_events: Option<i64>,
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub baseline_events: Option<i64>,
+    #[schema(minimum = 0, maximum = 20000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub min_events_to_enforce: Option<i64>,
     /// Above 0, at most 1.
     pub max_drop_fraction: Option<f64>,
     /// THROTTLE or KILL_SWITCH
+    #[schema(value_type = Option<crate::schema::RegressionAction>)]
     pub action: Option<String>,
     pub enabled: Option<bool>,
     #[serde(alias = "changed_by")]
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub reason: Option<String>,
     /// Restart counting from now (a new baseline) even when not tripped.
     pub reset_baseline: Option<bool>,
@@ -163,8 +174,10 @@ pub struct RegressionUpsertOut {
 #[serde(deny_unknown_fields)]
 pub struct EvaluateIn {
     /// Only this domain's tripwires (all when absent).
+    #[schema(value_type = Option<crate::schema::Name64>)]
     pub domain: Option<String>,
     /// Only this metric of `domain`.
+    #[schema(value_type = Option<crate::schema::Name64>)]
     pub metric: Option<String>,
 }
 
@@ -176,12 +189,17 @@ pub struct EvaluateOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KpiIn {
+    #[schema(value_type = crate::schema::Name64)]
     pub domain: String,
+    #[schema(value_type = crate::schema::Name64)]
     pub metric: String,
     pub success: bool,
     pub value: Option<f64>,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub correlation_id: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub detail: Option<String>,
 }
 
@@ -223,7 +241,7 @@ pub struct KpiRecorded {
     pub evaluation: EvaluationOut,
 }
 
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RegressionPolicyOut>)))]
+#[utoipa::path(operation_id = "list_regression_policies", tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RegressionPolicyOut>)))]
 #[get("/regression/policies")]
 pub async fn policies(
     auth: Authed<Read>,
@@ -236,7 +254,7 @@ pub async fn policies(
 
 /// Creates a tripwire or changes it (admin). Upserting a tripped tripwire resets it: the trip
 /// clears (the action stops) and counting restarts from now.
-#[utoipa::path(tag = "governance", request_body = RegressionUpsertIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "upsert_regression_policy", tag = "governance", request_body = RegressionUpsertIn, security(("bearer" = [])),
     responses((status = 200, body = RegressionUpsertOut), (status = 422, body = ErrorBody)))]
 #[post("/regression/policies/upsert")]
 pub async fn upsert(
@@ -265,7 +283,7 @@ pub async fn upsert(
 }
 
 /// Every tripwire's state: its last evaluation, whether it is tripped, and the incident it opened.
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RegressionStateOut>)))]
+#[utoipa::path(operation_id = "regression_state", tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RegressionStateOut>)))]
 #[get("/regression/state")]
 pub async fn regression_state(
     auth: Authed<Read>,
@@ -278,7 +296,7 @@ pub async fn regression_state(
 
 /// Evaluates tripwires now: all, a domain's, or one (domain and metric). A drop beyond the limit
 /// trips the tripwire as a KPI event would.
-#[utoipa::path(tag = "governance", request_body = EvaluateIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "regression_evaluate", tag = "governance", request_body(content = Option<EvaluateIn>, description = "Optional: an empty body evaluates every tripwire."), security(("bearer" = [])),
     responses((status = 200, body = EvaluateOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/regression/evaluate")]
 pub async fn evaluate(
@@ -294,7 +312,7 @@ pub async fn evaluate(
 }
 
 /// Records one business outcome of a (domain, metric) and evaluates its tripwire.
-#[utoipa::path(tag = "governance", request_body = KpiIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "record_kpi_event", tag = "governance", request_body = KpiIn, security(("bearer" = [])),
     responses((status = 200, body = KpiRecorded), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/regression/kpi")]
 pub async fn kpi(

@@ -49,37 +49,56 @@ impl From<RiskPolicy> for RiskPolicyOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskUpsertIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub engine: String,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub max_daily_loss: Option<f64>,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub max_daily_exposure: Option<f64>,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub max_open_risk: Option<f64>,
+    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub max_actions_per_day: Option<i64>,
     pub enabled: Option<bool>,
     #[serde(alias = "changed_by")]
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReserveIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub engine: String,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub amount: f64,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub reason: Option<String>,
     /// Makes retries safe: the same id gets the first answer. Generated when absent.
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub correlation_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettleIn {
+    #[schema(value_type = crate::schema::Identifier)]
     pub correlation_id: String,
     /// Informational: must match the reservation when given.
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub engine: Option<String>,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub reserved_amount: Option<f64>,
+    #[schema(minimum = 0, maximum = 1e15)]
     pub realized_loss: f64,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub actor: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub reason: Option<String>,
 }
 
@@ -155,7 +174,7 @@ impl From<RiskDay> for LedgerTodayOut {
     }
 }
 
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RiskPolicyOut>)))]
+#[utoipa::path(operation_id = "list_risk_policies", tag = "governance", security(("bearer" = [])), responses((status = 200, body = Vec<RiskPolicyOut>)))]
 #[get("/risk/policies")]
 pub async fn policies(
     auth: Authed<Read>,
@@ -167,7 +186,7 @@ pub async fn policies(
 }
 
 /// Creates an engine's caps or changes some of them (admin).
-#[utoipa::path(tag = "governance", request_body = RiskUpsertIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "upsert_risk_policy", tag = "governance", request_body = RiskUpsertIn, security(("bearer" = [])),
     responses((status = 200, body = RiskPolicyOut), (status = 422, body = ErrorBody)))]
 #[post("/risk/policies/upsert")]
 pub async fn upsert(
@@ -192,7 +211,7 @@ pub async fn upsert(
 }
 
 /// Today's ledger (UTC) and denials: the Monday review's second question.
-#[utoipa::path(tag = "governance", security(("bearer" = [])), responses((status = 200, body = LedgerTodayOut)))]
+#[utoipa::path(operation_id = "risk_ledger_today", tag = "governance", security(("bearer" = [])), responses((status = 200, body = LedgerTodayOut)))]
 #[get("/risk/ledger/today")]
 pub async fn ledger_today(
     auth: Authed<Read>,
@@ -206,7 +225,7 @@ pub async fn ledger_today(
 /// Reserves before executing an action: the engine's caps and GLOBAL's must both hold. A denial
 /// is an answer (`ok: false` with the caps that failed), not an error. Refused while the kill
 /// switch is engaged.
-#[utoipa::path(tag = "governance", request_body = ReserveIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "risk_check_and_reserve", tag = "governance", request_body = ReserveIn, security(("bearer" = [])),
     responses((status = 200, body = RiskDecisionOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/risk/check-and-reserve")]
 pub async fn check_and_reserve(
@@ -228,7 +247,7 @@ pub async fn check_and_reserve(
 }
 
 /// Settles a reservation: releases it and applies the realised loss (once per reservation).
-#[utoipa::path(tag = "governance", request_body = SettleIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "risk_settle", tag = "governance", request_body = SettleIn, security(("bearer" = [])),
     responses((status = 200, body = RiskDecisionOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/risk/settle")]
 pub async fn settle(

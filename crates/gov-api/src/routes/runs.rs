@@ -19,13 +19,17 @@ use crate::wire::trace::StepOut;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRun {
+    #[schema(value_type = crate::schema::Identifier)]
     pub agent_id: String,
+    #[schema(value_type = Option<crate::schema::Text2000>)]
     pub goal: Option<String>,
+    #[schema(value_type = Option<crate::schema::Identifier>)]
     pub human_actor_id: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// The business domain the run acts in (e.g. `WHOLESALE`); while a THROTTLE tripwire of that
     /// domain is tripped, such runs are limited (429 with Retry-After beyond the allowance).
+    #[schema(value_type = Option<crate::schema::Name64>)]
     pub domain: Option<String>,
 }
 
@@ -40,23 +44,39 @@ pub struct RunStarted {
 #[serde(deny_unknown_fields)]
 pub struct StepIn {
     /// e.g. input, llm_call, tool_call, retrieval, output.
+    #[schema(value_type = crate::schema::Word64)]
     pub step_type: String,
     /// Total tokens (default input_tokens + output_tokens).
+    #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub tokens: Option<i64>,
+    #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub input_tokens: Option<i64>,
+    #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub output_tokens: Option<i64>,
+    #[schema(minimum = 0, maximum = 1e9)]
     pub cost_cents: Option<f64>,
+    #[schema(value_type = Option<crate::schema::Word200>)]
     pub model: Option<String>,
+    #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub duration_ms: Option<i64>,
     /// RAG: documents retrieved by this step.
+    #[schema(minimum = 0, maximum = 100000000)]
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub retrieved_documents: Option<i64>,
     /// The step's content; only its blake3 hash is kept.
     pub content: Option<String>,
     /// blake3 of the content, when the content itself is not sent.
+    #[schema(value_type = Option<crate::schema::Blake3Hex>)]
     pub content_hash: Option<String>,
     /// debug, info (default), warn, error.
+    #[schema(value_type = Option<crate::schema::StepLevel>)]
     pub level: Option<String>,
     /// Who produced the step (default `agent`).
+    #[schema(value_type = Option<crate::schema::Word64>)]
     pub source: Option<String>,
 }
 
@@ -104,6 +124,7 @@ pub struct StepChecked {
 #[serde(deny_unknown_fields)]
 pub struct CompleteRun {
     /// succeeded or failed.
+    #[schema(value_type = crate::schema::CompletionStatus)]
     pub status: String,
 }
 
@@ -111,9 +132,12 @@ pub struct CompleteRun {
 #[serde(deny_unknown_fields)]
 pub struct OverrideIn {
     /// The policy to override (default: the one that paused the run).
+    #[schema(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
+    #[schema(value_type = crate::schema::Text2000)]
     pub reason: String,
     /// The policy's limits for the rest of this run; without it the policy is suspended for it.
+    #[schema(exclusive_minimum = 0)]
     pub new_limit: Option<f64>,
 }
 
@@ -132,7 +156,7 @@ pub struct Released {
 
 /// Starts a governed run: resolves the policies that apply, arbitrates them and freezes a
 /// hashed snapshot the run is judged against.
-#[utoipa::path(tag = "runs", request_body = StartRun, security(("bearer" = [])),
+#[utoipa::path(operation_id = "start_run", tag = "runs", request_body = StartRun, security(("bearer" = [])),
     responses((status = 201, body = RunStarted), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 #[post("/runs")]
@@ -158,7 +182,7 @@ pub async fn start(
 
 /// Reports a step. The prevention engine judges it against the run's snapshot and totals; a
 /// breach whose action stops the run stops it here, at this step.
-#[utoipa::path(tag = "runs", params(("run_id" = String, Path)), request_body = StepIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "record_step", tag = "runs", params(("run_id" = String, Path)), request_body = StepIn, security(("bearer" = [])),
     responses((status = 201, body = StepRecorded), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 #[post("/runs/{run_id}/steps")]
@@ -180,7 +204,7 @@ pub async fn record_step(
 }
 
 /// What a proposed step would get, without recording it (for agents that ask before calling the model).
-#[utoipa::path(tag = "runs", params(("run_id" = String, Path)), request_body = StepIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "check_step", tag = "runs", params(("run_id" = String, Path)), request_body = StepIn, security(("bearer" = [])),
     responses((status = 200, body = StepChecked), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/runs/{run_id}/steps/check")]
 pub async fn check_step(
@@ -200,7 +224,7 @@ pub async fn check_step(
 }
 
 /// Ends the run as succeeded or failed; costs are attributed and the trace finalised.
-#[utoipa::path(tag = "runs", params(("run_id" = String, Path)), request_body = CompleteRun, security(("bearer" = [])),
+#[utoipa::path(operation_id = "complete_run", tag = "runs", params(("run_id" = String, Path)), request_body = CompleteRun, security(("bearer" = [])),
     responses((status = 200, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/runs/{run_id}/complete")]
 pub async fn complete(
@@ -224,7 +248,7 @@ pub async fn complete(
     Ok(web::Json(run.into()))
 }
 
-#[utoipa::path(tag = "runs", params(("run_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "cancel_run", tag = "runs", params(("run_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = RunOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/runs/{run_id}/cancel")]
 pub async fn cancel(
@@ -238,7 +262,7 @@ pub async fn cancel(
 }
 
 /// Resumes a run a PAUSE breach parked, recording who allowed it and why (admin).
-#[utoipa::path(tag = "runs", params(("run_id" = String, Path)), request_body = OverrideIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "override_run", tag = "runs", params(("run_id" = String, Path)), request_body = OverrideIn, security(("bearer" = [])),
     responses((status = 200, body = Overridden), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 #[post("/runs/{run_id}/override")]
@@ -257,7 +281,7 @@ pub async fn override_run(
 }
 
 /// Lets an agent a KILL breach stopped start runs again (admin).
-#[utoipa::path(tag = "runs", params(("agent_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "release_agent", tag = "runs", params(("agent_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Released), (status = 404, body = ErrorBody)))]
 #[post("/runs/agents/{agent_id}/release")]
 pub async fn release_agent(

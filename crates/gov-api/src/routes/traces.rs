@@ -17,16 +17,19 @@ use crate::wire::run::RunOut;
 use crate::wire::trace::{IntegrityOut, StepOut, TraceOut};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TraceQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
     /// running, succeeded, failed, failed_policy, cancelled
     pub status: Option<String>,
     pub agent_id: Option<String>,
+    #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
     /// true: only traces with an inflection point.
     pub has_violation: Option<bool>,
     /// asc or desc (default) by started_at.
+    #[param(value_type = Option<crate::schema::Direction>, inline)]
     pub direction: Option<String>,
 }
 
@@ -118,7 +121,7 @@ pub(crate) async fn list_traces(
     Ok(web::Json(ListResponse::new(found, TraceOut::from, applied, "started_at", dir)))
 }
 
-#[utoipa::path(tag = "traces", params(TraceQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_traces", tag = "traces", params(TraceQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<TraceOut>), (status = 422, body = ErrorBody)))]
 #[get("/traces/")]
 pub async fn list(
@@ -130,7 +133,7 @@ pub async fn list(
 }
 
 /// LLM run logs: the traces of runs (seed 000 §12.5, topic LLM_RUNS).
-#[utoipa::path(tag = "logs", params(TraceQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_llm_runs", tag = "logs", params(TraceQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<TraceOut>), (status = 422, body = ErrorBody)))]
 #[get("/logs/llm-runs")]
 pub async fn llm_runs(
@@ -142,7 +145,7 @@ pub async fn llm_runs(
 }
 
 /// A trace, its run, and its chain integrity.
-#[utoipa::path(tag = "traces", params(("trace_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_trace", tag = "traces", params(("trace_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<TraceDetailOut>), (status = 404, body = ErrorBody)))]
 #[get("/traces/{trace_id}")]
 pub async fn show(
@@ -158,7 +161,7 @@ pub async fn show(
     }))
 }
 
-#[utoipa::path(tag = "traces", params(("trace_id" = String, Path), PageQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_trace_steps", tag = "traces", params(("trace_id" = String, Path), PageQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<StepOut>), (status = 404, body = ErrorBody)))]
 #[get("/traces/{trace_id}/steps")]
 pub async fn steps(
@@ -181,7 +184,7 @@ pub async fn steps(
 
 /// Re-evaluates the recorded steps against the recorded snapshot: the timeline, the inflection
 /// point, and whether the verdict reproduces.
-#[utoipa::path(tag = "traces", params(("trace_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "replay_trace", tag = "traces", params(("trace_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ReplayOut), (status = 404, body = ErrorBody)))]
 #[post("/traces/{trace_id}/replay")]
 pub async fn replay(

@@ -51,33 +51,42 @@ pub struct RolesOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(value_type = crate::schema::Email)]
     pub email: String,
+    #[schema(value_type = crate::schema::Text200)]
     pub name: String,
     /// Defaults to `["viewer"]`.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::schema::RoleName>)]
     pub roles: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(value_type = Option<crate::schema::Email>)]
     pub email: Option<String>,
+    #[schema(value_type = Option<crate::schema::Text200>)]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRoles {
+    #[schema(value_type = Vec<crate::schema::RoleName>)]
     pub roles: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
     /// `created_at` (default), `email` or `name`.
+    #[param(value_type = Option<crate::schema::UserSort>, inline)]
     pub sort: Option<String>,
     /// `asc` or `desc` (default).
+    #[param(value_type = Option<crate::schema::Direction>, inline)]
     pub direction: Option<String>,
 }
 
@@ -92,7 +101,7 @@ fn detail(user: User) -> Detail<UserOut> {
     }
 }
 
-#[utoipa::path(tag = "accounts", params(UserListQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_users", tag = "accounts", params(UserListQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<UserOut>), (status = 422, body = ErrorBody)))]
 #[get("/accounts/users/")]
 pub async fn list(
@@ -115,7 +124,7 @@ pub async fn list(
     Ok(web::Json(ListResponse::new(users, UserOut::from, applied, sort_field, dir)))
 }
 
-#[utoipa::path(tag = "accounts", request_body = CreateUser, security(("bearer" = [])),
+#[utoipa::path(operation_id = "create_user", tag = "accounts", request_body = CreateUser, security(("bearer" = [])),
     responses((status = 201, body = Detail<UserOut>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/accounts/users/")]
 pub async fn create(
@@ -130,7 +139,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(detail(user)))
 }
 
-#[utoipa::path(tag = "accounts", params(("user_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_user", tag = "accounts", params(("user_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Detail<UserOut>), (status = 404, body = ErrorBody)))]
 #[get("/accounts/users/{user_id}")]
 pub async fn show(
@@ -143,9 +152,9 @@ pub async fn show(
     Ok(web::Json(detail(user)))
 }
 
-#[utoipa::path(tag = "accounts", params(("user_id" = String, Path)), request_body = UpdateUser,
+#[utoipa::path(operation_id = "update_user", tag = "accounts", params(("user_id" = String, Path)), request_body = UpdateUser,
     security(("bearer" = [])),
-    responses((status = 200, body = Detail<UserOut>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Detail<UserOut>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/accounts/users/{user_id}")]
 pub async fn update(
     auth: Authed<Admin>,
@@ -160,7 +169,7 @@ pub async fn update(
     Ok(web::Json(detail(user)))
 }
 
-#[utoipa::path(tag = "accounts", params(("user_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "delete_user", tag = "accounts", params(("user_id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/accounts/users/{user_id}")]
 pub async fn remove(
@@ -173,7 +182,7 @@ pub async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(tag = "accounts", params(("user_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "show_user_roles", tag = "accounts", params(("user_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = RolesOut), (status = 404, body = ErrorBody)))]
 #[get("/accounts/users/{user_id}/roles")]
 pub async fn get_roles(
@@ -188,7 +197,7 @@ pub async fn get_roles(
 }
 
 /// Replaces the user's roles.
-#[utoipa::path(tag = "accounts", params(("user_id" = String, Path)), request_body = SetRoles,
+#[utoipa::path(operation_id = "set_user_roles", tag = "accounts", params(("user_id" = String, Path)), request_body = SetRoles,
     security(("bearer" = [])),
     responses((status = 200, body = RolesOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[put("/accounts/users/{user_id}/roles")]

@@ -3,6 +3,7 @@
 
 pub mod evidence;
 pub mod incident;
+pub mod integer;
 pub mod policy;
 pub mod run;
 pub mod trace;

@@ -87,33 +87,35 @@ pub struct PolicyIn {
     pub name: String,
     pub description: Option<String>,
     /// token_limit, cost_limit, step_limit, rate_limit, burn_rate, model_allowlist, custom
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::schema::RuleType)]
     pub rule_type: RuleType,
     /// CEL over `step.*` and `run.*` (custom rules); true means breach.
     pub condition: Option<String>,
     /// The limit of a numeric rule.
     pub threshold: Option<f64>,
     /// Rate limits: the window in seconds.
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub window_seconds: Option<i64>,
     /// RUN, or for rate limits AGENT (default) or API_KEY.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::LimitScope>)]
     pub limit_scope: Option<LimitScope>,
     /// Model allowlists: the allowed models.
     pub models: Option<Vec<String>>,
     /// WARN, PAUSE, STOP (default) or KILL.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::BreachAction>)]
     pub action: Option<BreachAction>,
     /// low, medium, high, critical.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::Severity>)]
     pub severity: Option<Severity>,
     pub scope: Option<ScopeWire>,
     /// Precedence: lower wins (default 100).
+    #[serde(default, deserialize_with = "crate::wire::integer::optional")]
     pub priority: Option<i32>,
     pub monitors: Option<MonitorsWire>,
     /// NEAR fires at this percentage of the limit (default: the tenant's, 80).
     pub near_threshold_pct: Option<f64>,
     /// active (default) or disabled.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<crate::schema::PolicyStatus>)]
     pub status: Option<PolicyStatus>,
 }
 

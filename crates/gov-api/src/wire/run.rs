@@ -81,8 +81,8 @@ pub struct SnapshotOut {
     pub policy_count: i32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// The frozen policies (canonical JSON, parsed).
-    #[schema(value_type = Object)]
+    /// The frozen policies (canonical JSON, parsed): one object per policy.
+    #[schema(value_type = Vec<Object>)]
     pub policies_json: serde_json::Value,
     /// The effective thresholds after arbitration (canonical JSON, parsed).
     #[schema(value_type = Object)]

@@ -1,0 +1,112 @@
+//! A `gov` server for the harnesses (`cargo xtask load`, `cargo xtask spec`): built, started on a
+//! fresh SQLite database (or a given one) on a free port, its first admin key read from its
+//! output; killed, and its scratch directory removed, when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::http::Client;
+
+pub struct Options {
+    /// Build and run the release binary (the debug one otherwise: quicker to build).
+    pub release: bool,
+    /// `postgres://...`; a fresh SQLite file in a scratch directory when `None`.
+    pub database_url: Option<String>,
+    pub sqlite_synchronous: String,
+}
+
+/// The server under test; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    /// The default tenant's admin key, printed once on an empty database.
+    pub key: String,
+    _dir: Option<TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scratch directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+pub fn start(root: &Path, options: &Options) -> Result<Server> {
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.args(["build", "-p", "gov-api", "--bin", "gov"]).current_dir(root);
+    if options.release {
+        build.arg("--release");
+    }
+    if !build.status()?.success() {
+        bail!("building gov failed");
+    }
+    let (url, dir) = match &options.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("gov-xtask-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            (dir.join("gov.db").display().to_string(), Some(TempDir(dir)))
+        }
+    };
+    let addr = format!("127.0.0.1:{}", free_port()?);
+    let binary = root.join("target").join(if options.release { "release" } else { "debug" }).join("gov");
+    let mut child = Command::new(binary)
+        .args([
+            "serve",
+            "--listen",
+            &addr,
+            "--database-url",
+            &url,
+            "--sqlite-synchronous",
+            &options.sqlite_synchronous,
+        ])
+        .env("GOV_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting gov")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut key = None;
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(k) = line.split_whitespace().find(|w| w.starts_with("gov_")) {
+            key = Some(k.to_owned());
+            break;
+        }
+    }
+    let key = key.context("gov printed no admin key (is the database empty?)")?;
+    // Keep reading what gov prints, so a full pipe never blocks it.
+    std::thread::spawn(move || lines.for_each(drop));
+    let server = Server { child, addr, key, _dir: dir };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Client::connect(&server.addr)
+        .and_then(|mut c| c.send("GET", "/readyz", None, None))
+        .map(|r| r.status)
+        .ok()
+        != Some(200)
+    {
+        if Instant::now() > deadline {
+            bail!("gov did not become ready");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(server)
+}
