@@ -5,12 +5,14 @@ use crate::{Caller, Error};
 
 /// Trims `value` and requires `1..=max` characters.
 pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<String, Error> {
+    // The length counts what was sent (as the OpenAPI document's maxLength does), then the value
+    // is trimmed.
+    if value.chars().count() > max {
+        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+    }
     let value = value.trim();
     if value.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(Error::invalid(field, format!("must be at most {max} characters")));
     }
     if value.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not contain control characters"));
@@ -72,5 +74,7 @@ mod tests {
         assert!(text("name", "abcdefghijk", 10).is_err());
         assert!(text("name", "a\u{0}b", 10).is_err());
         assert_eq!(text("name", " ok ", 10).ok().as_deref(), Some("ok"));
+        // What was sent counts, surrounding white space included.
+        assert!(text("name", " abcdefghij", 10).is_err());
     }
 }
