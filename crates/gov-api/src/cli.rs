@@ -105,6 +105,8 @@ impl DbArgs {
                 SyncArg::Normal => SqliteSync::Normal,
             },
             create_if_missing,
+            // Only the server keeps idle connections (see `DbOptions::min_idle`).
+            min_idle: u32::from(create_if_missing),
         };
         let hint = if create_if_missing {
             ""

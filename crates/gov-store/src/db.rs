@@ -56,6 +56,10 @@ pub struct DbOptions {
     /// Whether a SQLite file (and its folder) that does not exist yet is created; when not, a
     /// missing file is an error naming the path.
     pub create_if_missing: bool,
+    /// PostgreSQL connections kept open while idle. A server keeps one; a one-shot command keeps
+    /// none, so no pool thread is still connecting when it exits (libpq's exit-time cleanup
+    /// racing a connect in progress crashed the process with SIGSEGV after its work was done).
+    pub min_idle: u32,
 }
 
 impl Default for DbOptions {
@@ -65,6 +69,7 @@ impl Default for DbOptions {
             acquire_timeout: Duration::from_secs(5),
             sqlite_sync: SqliteSync::Full,
             create_if_missing: true,
+            min_idle: 1,
         }
     }
 }
@@ -243,7 +248,7 @@ impl Db {
                 let manager = PgManager { url: url.to_owned() };
                 let pool = Pool::builder()
                     .max_size(options.pool_size.max(1))
-                    .min_idle(Some(1))
+                    .min_idle(Some(options.min_idle.min(options.pool_size.max(1))))
                     .connection_timeout(options.acquire_timeout)
                     .test_on_check_out(false)
                     .build(manager)
