@@ -10,48 +10,35 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts the command exited 0, showing how it ended and what it printed otherwise.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn database_flags_may_follow_the_subcommand() {
     let db = TestDb::create();
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["tenant", "create", "--name", "acme", "--database-url", db.url()], &[]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Created tenant \"acme\"") && stdout.contains("gov_"), "{stdout}");
     let out = run(dir.path(), &["tenant", "list", "--database-url", db.url(), "--pool-size", "2"], &[]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     assert!(text(&out.stdout).contains("acme"));
     // Before the subcommand too.
     let out = run(dir.path(), &["--database-url", db.url(), "tenant", "list"], &[]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     assert!(text(&out.stdout).contains("acme"));
     let key = ["key", "create", "--tenant", "acme", "--scopes", "read", "--database-url", db.url()];
     let out = run(dir.path(), &key, &[]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     assert!(!dir.path().join("gov-data").exists(), "a database was created in the working directory");
 }
 
@@ -61,13 +48,7 @@ fn review_without_a_tenant_reviews_the_only_one() {
     let dir = tempfile::tempdir().unwrap();
     db.gov().create_tenant(&Actor::cli(), "solo").unwrap();
     let out = run(dir.path(), &["review"], &[("DATABASE_URL", db.url())]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     assert!(text(&out.stdout).contains("review of tenant \"solo\""), "{}", text(&out.stdout));
 
     db.gov().create_tenant(&Actor::cli(), "other").unwrap();
@@ -76,13 +57,7 @@ fn review_without_a_tenant_reviews_the_only_one() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("--tenant") && stderr.contains("solo") && stderr.contains("other"), "{stderr}");
     let out = run(dir.path(), &["review", "--tenant", "other", "--json"], &[("DATABASE_URL", db.url())]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["tenant"]["name"], "other");
 }
@@ -91,23 +66,11 @@ fn review_without_a_tenant_reviews_the_only_one() {
 fn demo_prints_its_table_without_log_lines_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["demo"], &[]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     assert!(text(&out.stdout).contains("Seed scenario"), "{}", text(&out.stdout));
     assert_eq!(text(&out.stderr).trim(), "", "log lines without --log");
     let out = run(dir.path(), &["demo"], &[("GOV_LOG", "info")]);
-    assert!(
-        out.status.success(),
-        "{:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    succeeded(&out);
     assert!(text(&out.stderr).contains("INFO"), "asked for logs: {}", text(&out.stderr));
 }
 
