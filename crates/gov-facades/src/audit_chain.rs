@@ -12,7 +12,7 @@
 use gov_model::{AuditCheckpoint, AuditRecord, TenantId, Timestamp};
 use serde_json::json;
 
-use crate::chain::canonical_time;
+use gov_evidence::chain::canonical_time;
 
 /// At most this many problems are listed (all are counted).
 pub const MAX_PROBLEMS: usize = 100;

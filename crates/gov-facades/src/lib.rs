@@ -8,7 +8,7 @@ mod api_keys;
 mod audit;
 mod audit_chain;
 mod auth_cache;
-mod chain;
+
 mod clock;
 mod error;
 mod golive;
@@ -33,11 +33,11 @@ pub use audit::{AuditQuery, SealReport};
 pub use audit_chain::{
     AuditIntegrity, AuditProblem, MAX_PROBLEMS as MAX_AUDIT_PROBLEMS, ProblemKind as AuditProblemKind,
 };
-pub use chain::{ChainIntegrity, verify as verify_chain};
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
+pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;

@@ -10,7 +10,9 @@ use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
 use serde_json::json;
 
 use crate::error::OrNotFound;
-use crate::{Caller, Error, Gov, Result, audit, chain, validate};
+use gov_evidence::chain;
+
+use crate::{Caller, Error, Gov, Result, audit, validate};
 
 /// What a caller gives to start a run.
 #[derive(Debug, Clone, Default)]

@@ -23,7 +23,9 @@ use serde_json::json;
 use crate::error::OrNotFound;
 use crate::runs::{finish, may_drive};
 use crate::snapshot_cache::IntegrityFailure;
-use crate::{Caller, Error, Gov, Result, audit, chain};
+use gov_evidence::chain;
+
+use crate::{Caller, Error, Gov, Result, audit};
 
 /// The largest count (tokens, milliseconds, documents) one step may report.
 const MAX_COUNT: i64 = 100_000_000;

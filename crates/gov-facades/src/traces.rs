@@ -9,10 +9,10 @@ use gov_prevention::{Outcome, OverrideKind, PolicyOverride, RunState, StepSignal
 use gov_store::traces::{self, TraceFilter};
 use gov_store::{Conn, evidence, runs, snapshots};
 
-use crate::chain::{self, ChainIntegrity};
 use crate::error::OrNotFound;
 use crate::snapshot_cache::IntegrityFailure;
 use crate::{Gov, Result};
+use gov_evidence::chain::{self, ChainIntegrity};
 
 /// A trace with its run and the result of re-walking its hash chain.
 #[derive(Debug, Clone)]

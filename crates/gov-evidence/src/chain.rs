@@ -11,12 +11,12 @@ const TIMESTAMP_FORMAT: EncodedConfig = Config::DEFAULT
     .encode();
 
 /// A timestamp in the one spelling the chain uses: UTC, microseconds, `Z`.
-pub(crate) fn canonical_time(t: Timestamp) -> String {
+pub fn canonical_time(t: Timestamp) -> String {
     t.to_offset(time::UtcOffset::UTC).format(&Iso8601::<TIMESTAMP_FORMAT>).unwrap_or_default()
 }
 
 /// The hash a trace's first step chains to.
-pub(crate) fn genesis(trace: TraceId) -> String {
+pub fn genesis(trace: TraceId) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"gov-trace-v1\0");
     h.update(trace.to_string().as_bytes());
@@ -50,7 +50,7 @@ fn canonical(step: &TraceStep) -> String {
 }
 
 /// The chain hash of `step` given its `prev_hash`.
-pub(crate) fn chain_hash(step: &TraceStep) -> String {
+pub fn chain_hash(step: &TraceStep) -> String {
     let mut h = blake3::Hasher::new();
     h.update(b"gov-step-v1\0");
     h.update(canonical(step).as_bytes());

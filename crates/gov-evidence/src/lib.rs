@@ -1,0 +1,18 @@
+//! Evidence an auditor can verify without trusting the server (seed 000 GAP-004, GAP-005,
+//! GAP-008): the records of an incident and its run go in, a canonical, hashed and signed bundle
+//! comes out; `verify` checks such a bundle with nothing but its bytes and a public key. The
+//! server and `gov verify` run this same code.
+//!
+//! Pure: no clock, no randomness, no I/O. Ids, times and key material come from the caller.
+
+pub mod build;
+pub mod bundle;
+pub mod canonical;
+pub mod chain;
+pub mod sign;
+pub mod verify;
+
+pub use build::{EvidenceRecords, Generation, evidence_bundle, executive_debrief, soc2_bundle};
+pub use bundle::*;
+pub use sign::{KeyError, PublicKey, Sealed, SigningKey, bundle_hash, seal};
+pub use verify::{VerifyFailure, VerifyReport, verify_bundle};
