@@ -9,6 +9,7 @@ pub mod build;
 pub mod bundle;
 pub mod canonical;
 pub mod chain;
+pub mod manifest;
 pub mod sign;
 pub mod verify;
 
