@@ -404,3 +404,6 @@ fn audit_evidence(a: &AuditEntry) -> AuditEvidence {
         details: a.details.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests;
