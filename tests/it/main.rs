@@ -31,3 +31,4 @@ mod risk;
 mod run_input;
 mod settings;
 mod shutdown;
+mod verify;
