@@ -15,7 +15,10 @@ pub enum ChainResult {
     NoTrace,
     Checked(chain::ChainIntegrity),
     /// A step could not even be read back into the form the chain hashes.
-    Unreadable { step_index: i64, problem: String },
+    Unreadable {
+        step_index: i64,
+        problem: String,
+    },
 }
 
 /// Re-walks `steps` from the genesis of `trace` and compares the end with its recorded head.

@@ -8,11 +8,8 @@ use crate::text::{dollars, grouped};
 pub fn blocks(bundle: &ExecutiveDebriefBundle, integrity: &Integrity) -> Vec<Block> {
     let e = &bundle.evidence;
     let impact = &bundle.business_impact;
-    let agents = if impact.agents_affected.is_empty() {
-        "none".to_owned()
-    } else {
-        impact.agents_affected.join(", ")
-    };
+    let agents =
+        if impact.agents_affected.is_empty() { "none".to_owned() } else { impact.agents_affected.join(", ") };
     vec![
         Block::Title("Executive debrief".to_owned()),
         Block::Paragraph(format!("Incident {}: {}", e.incident_id, e.incident.title)),
@@ -27,11 +24,16 @@ pub fn blocks(bundle: &ExecutiveDebriefBundle, integrity: &Integrity) -> Vec<Blo
         Block::Paragraph(bundle.incident_summary.clone()),
         Block::Heading("Business impact".to_owned()),
         Block::Fields(vec![
-            ("Spent".into(), format!("{} ({} tokens)", dollars(impact.cost_spent_cents), grouped(impact.tokens_spent))),
+            (
+                "Spent".into(),
+                format!("{} ({} tokens)", dollars(impact.cost_spent_cents), grouped(impact.tokens_spent)),
+            ),
             ("Kept from being spent".into(), dollars(impact.cost_stopped_cents)),
             (
                 "Time to stop".into(),
-                impact.seconds_to_stop.map_or_else(|| "not stopped".to_owned(), |s| format!("{s:.1} seconds")),
+                impact
+                    .seconds_to_stop
+                    .map_or_else(|| "not stopped".to_owned(), |s| format!("{s:.1} seconds")),
             ),
             ("Runs affected".into(), grouped(impact.runs_affected)),
             ("Agents affected".into(), agents),

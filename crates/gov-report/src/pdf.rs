@@ -6,13 +6,15 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use genpdf::elements::{Break, FrameCellDecorator, LinearLayout, PaddedElement, Paragraph, TableLayout, UnorderedList};
+use genpdf::elements::{
+    Break, FrameCellDecorator, LinearLayout, PaddedElement, Paragraph, TableLayout, UnorderedList,
+};
 use genpdf::fonts::{FontData, FontFamily};
 use genpdf::style::{Style, StyledString};
 use genpdf::{Context, Document, Element, Margins, Mm, PageDecorator, Position, render};
 
-use crate::{RenderError, rewrite};
 use crate::text;
+use crate::{RenderError, rewrite};
 
 /// DejaVu Sans Condensed (Bitstream Vera licence, see `fonts/LICENSE`): wide Unicode coverage
 /// (Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic, ...) and narrow enough for tables.
@@ -100,7 +102,11 @@ pub fn render(frame: &Frame, blocks: &[Block]) -> Result<Vec<u8>, RenderError> {
 }
 
 /// The document with `blocks` in it, and the shared page counter of its footer.
-fn document(frame: &Frame, blocks: &[Block], total: usize) -> Result<(Document, Rc<Cell<usize>>), RenderError> {
+fn document(
+    frame: &Frame,
+    blocks: &[Block],
+    total: usize,
+) -> Result<(Document, Rc<Cell<usize>>), RenderError> {
     let mut doc = Document::new(font_family()?);
     doc.set_minimal_conformance();
     doc.set_font_size(BODY_SIZE);
@@ -114,7 +120,8 @@ fn document(frame: &Frame, blocks: &[Block], total: usize) -> Result<(Document, 
         total,
         pages: Rc::clone(&pages),
     };
-    let elements: Vec<Box<dyn Element>> = blocks.iter().map(|b| layout.element(b)).collect::<Result<_, _>>()?;
+    let elements: Vec<Box<dyn Element>> =
+        blocks.iter().map(|b| layout.element(b)).collect::<Result<_, _>>()?;
     doc.set_page_decorator(footer);
     for element in elements {
         doc.push(BoxedElement(element));
@@ -247,7 +254,12 @@ impl Layout<'_> {
         })
     }
 
-    fn table(&self, table: &Table, size: u8, first_column_bold: bool) -> Result<Box<dyn Element>, RenderError> {
+    fn table(
+        &self,
+        table: &Table,
+        size: u8,
+        first_column_bold: bool,
+    ) -> Result<Box<dyn Element>, RenderError> {
         let total: usize = table.weights.iter().sum();
         let widths: Vec<f64> = table
             .weights

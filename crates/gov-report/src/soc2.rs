@@ -87,7 +87,14 @@ pub fn blocks(bundle: &SOC2Bundle, integrity: &Integrity) -> Vec<Block> {
             rows: i
                 .timeline
                 .iter()
-                .map(|t| Row::plain(vec![short_time(&t.timestamp), t.event.clone(), t.actor.clone(), t.detail.clone()]))
+                .map(|t| {
+                    Row::plain(vec![
+                        short_time(&t.timestamp),
+                        t.event.clone(),
+                        t.actor.clone(),
+                        t.detail.clone(),
+                    ])
+                })
                 .collect(),
         }));
     }
@@ -170,7 +177,11 @@ fn step_blocks(bundle: &SOC2Bundle) -> Vec<Block> {
         grouped(e.steps.len() as i64),
         inflection.map_or_else(
             || "none (the run was not stopped)".to_owned(),
-            |s| format!("step {} ({})", s.step_index, s.decision_reason.clone().unwrap_or_else(|| s.decision.clone()))
+            |s| format!(
+                "step {} ({})",
+                s.step_index,
+                s.decision_reason.clone().unwrap_or_else(|| s.decision.clone())
+            )
         ),
     )));
     out.push(Block::Table(Table {

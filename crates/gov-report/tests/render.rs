@@ -89,7 +89,8 @@ fn soc2_report_names_incident_control_and_hash() {
         // Every page's footer names the hash on one line.
         let pages = page_count(&pdf);
         assert!(pages >= 2, "{pages} pages");
-        let footers = text.lines().filter(|l| l.contains(&format!("Bundle hash {}", integrity.bundle_hash))).count();
+        let footers =
+            text.lines().filter(|l| l.contains(&format!("Bundle hash {}", integrity.bundle_hash))).count();
         assert_eq!(footers, pages, "{text}");
         assert!(text.contains(&format!("Page {pages} of {pages}")));
     }
@@ -152,7 +153,9 @@ fn executive_debrief_is_one_or_two_pages_with_the_footer() {
 
 #[test]
 fn non_latin_titles_and_agents_come_out_as_written() {
-    let names = Names { title: "Превышен лимит: Ωμέγα агент — 予算超過", agent: "агент-αβγ-代理" };
+    let names = Names {
+        title: "Превышен лимит: Ωμέγα агент — 予算超過", agent: "агент-αβγ-代理"
+    };
     let soc2 = fixture::soc2(5, &names);
     let integrity = fixture::integrity(&soc2);
     let pdf = render_soc2_pdf(&soc2, &integrity).expect("renders");
@@ -204,7 +207,10 @@ fn the_same_bundle_renders_the_same_information() {
     let info = |pdf: &[u8]| {
         let doc = lopdf::Document::load_mem(pdf).expect("a PDF");
         let id = doc.trailer.get(b"Info").and_then(lopdf::Object::as_reference).expect("an info dict");
-        (format!("{:?}", doc.get_object(id).expect("info")), format!("{:?}", doc.trailer.get(b"ID").expect("an ID")))
+        (
+            format!("{:?}", doc.get_object(id).expect("info")),
+            format!("{:?}", doc.trailer.get(b"ID").expect("an ID")),
+        )
     };
     assert_eq!(info(&a), info(&b));
     assert!(info(&a).0.contains("D:20260121093000Z"), "{:?}", info(&a));
@@ -212,7 +218,8 @@ fn the_same_bundle_renders_the_same_information() {
 
 #[test]
 fn pdfs_not_made_here_name_no_hash() {
-    let check = |bytes: &[u8]| assert_eq!(named_bundle_hash(bytes), None, "{:?}", String::from_utf8_lossy(bytes));
+    let check =
+        |bytes: &[u8]| assert_eq!(named_bundle_hash(bytes), None, "{:?}", String::from_utf8_lossy(bytes));
     check(b"");
     check(b"not a pdf at all");
     check(b"%PDF-1.3\n%%EOF");
