@@ -217,7 +217,7 @@ fn step_blocks(bundle: &SOC2Bundle) -> Vec<Block> {
     if !e.prevention_records.is_empty() {
         out.push(Block::Paragraph("Prevention decisions:".to_owned()));
         out.push(Block::Table(Table {
-            weights: vec![2, 3, 3, 5, 5, 2, 8],
+            weights: vec![2, 3, 3, 5, 5, 3, 7],
             header: vec![
                 "Step".into(),
                 "Action".into(),
