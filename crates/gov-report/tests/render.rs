@@ -227,6 +227,14 @@ fn pdfs_not_made_here_name_no_hash() {
     let integrity = fixture::integrity(&bundle);
     let pdf = render_executive_debrief_pdf(&bundle, &integrity).expect("renders");
     check(&pdf[..pdf.len() / 2]);
+    // Damaged copies: a wrong byte anywhere gives a hash or nothing, never a panic.
+    for at in (0..pdf.len()).step_by(pdf.len() / 997 + 1).chain(pdf.len() - 300..pdf.len()) {
+        let mut damaged = pdf.clone();
+        damaged[at] ^= 0x5a;
+        if let Some(named) = named_bundle_hash(&damaged) {
+            assert_eq!(named.len(), 64, "byte {at}");
+        }
+    }
     // A PDF whose keywords are something else.
     let mut doc = lopdf::Document::load_mem(&pdf).expect("a PDF");
     let id = doc.trailer.get(b"Info").and_then(lopdf::Object::as_reference).expect("an info dict");
