@@ -78,7 +78,10 @@ fn the_three_exports_verify_offline_with_a_one_screen_summary() {
             assert_exit(&out, 0);
             let stdout = text(&out.stdout);
             assert!(stdout.starts_with("VERIFIED"), "{stdout}");
-            assert!(stdout.contains("inflection point at step 3") && stdout.contains("pinned with --public-key"), "{stdout}");
+            assert!(
+                stdout.contains("inflection point at step 3") && stdout.contains("pinned with --public-key"),
+                "{stdout}"
+            );
             assert!(stdout.contains("3 steps, each hash recomputed"), "{stdout}");
             assert!(stdout.lines().count() <= 24, "one screen:\n{stdout}");
         }

@@ -62,7 +62,8 @@ enum Outcome {
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, Outcome> {
-    std::fs::read(path).map_err(|e| Outcome::Unreadable(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| Outcome::Unreadable(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// `--public-key`: hex, or a file holding hex or a JSON object with a `public_key` member.
@@ -76,7 +77,9 @@ fn pinned_key(arg: &str) -> Result<PublicKey, Outcome> {
     let hex = match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(map)) => match map.get("public_key").and_then(|v| v.as_str()) {
             Some(hex) => hex.to_owned(),
-            None => return Err(Outcome::Unreadable(format!("--public-key {arg}: JSON without a `public_key`"))),
+            None => {
+                return Err(Outcome::Unreadable(format!("--public-key {arg}: JSON without a `public_key`")));
+            }
         },
         _ => text.trim().to_owned(),
     };
@@ -88,8 +91,8 @@ fn check(args: &VerifyArgs) -> Result<String, Outcome> {
     let body = read(&args.file, "the file")?;
     if let Some(manifest) = &args.manifest {
         let manifest = read(manifest, "the manifest")?;
-        let report = verify_export(&manifest, &body, pinned.as_ref())
-            .map_err(|f| Outcome::Failed(f.to_string()))?;
+        let report =
+            verify_export(&manifest, &body, pinned.as_ref()).map_err(|f| Outcome::Failed(f.to_string()))?;
         return Ok(export_summary(args, &report));
     }
     let report = verify_bundle(&body, pinned.as_ref()).map_err(|f| Outcome::Failed(f.to_string()))?;
@@ -97,7 +100,9 @@ fn check(args: &VerifyArgs) -> Result<String, Outcome> {
         Some(path) => {
             let pdf = read(path, "the PDF")?;
             match gov_report::named_bundle_hash(&pdf) {
-                Some(hash) if hash == report.bundle_hash => Some(format!("{} names bundle hash {hash}", path.display())),
+                Some(hash) if hash == report.bundle_hash => {
+                    Some(format!("{} names bundle hash {hash}", path.display()))
+                }
                 Some(hash) => {
                     return Err(Outcome::Failed(format!(
                         "pdf: {} names bundle hash {hash}, not this bundle's {}",
@@ -137,7 +142,8 @@ fn bundle_summary(args: &VerifyArgs, r: &VerifyReport, pdf: Option<String>) -> S
     out.push_str(&format!("  incident    {}\n", r.incident_id));
     match &r.run_id {
         Some(run) => {
-            let at = r.inflection_step.map_or_else(String::new, |s| format!(", inflection point at step {s}"));
+            let at =
+                r.inflection_step.map_or_else(String::new, |s| format!(", inflection point at step {s}"));
             out.push_str(&format!("  run         {run} ({} steps{at})\n", r.step_count));
         }
         None => out.push_str("  run         none (an incident without a run)\n"),

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use gov_model::{
     AuditEntry, CostRecord, Incident, IncidentComment, IncidentEvent, OverrideRecord, PolicySnapshot,
-    PreventionRecord, Run, RuleType, ThresholdSignal, Timestamp, TraceStep, TraceSummary,
+    PreventionRecord, RuleType, Run, ThresholdSignal, Timestamp, TraceStep, TraceSummary,
 };
 use serde::Deserialize;
 

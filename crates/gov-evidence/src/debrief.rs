@@ -69,7 +69,8 @@ fn first_response(b: &EvidenceBundle) -> Option<&str> {
 }
 
 fn business_impact(b: &EvidenceBundle) -> BusinessImpact {
-    let tokens_spent = b.run.as_ref().map_or_else(|| b.steps.iter().map(|s| s.tokens).sum(), |r| r.tokens_used);
+    let tokens_spent =
+        b.run.as_ref().map_or_else(|| b.steps.iter().map(|s| s.tokens).sum(), |r| r.tokens_used);
     let cost_spent_cents =
         b.run.as_ref().map_or_else(|| b.steps.iter().map(|s| s.cost_cents).sum(), |r| r.total_cost_cents);
     let stop = stop_step(b);
@@ -103,7 +104,9 @@ fn summary(b: &EvidenceBundle, impact: &BusinessImpact) -> String {
     let i = &b.incident;
     let state = match i.status.as_str() {
         "active" => "It is open and nobody has acknowledged it yet.".to_owned(),
-        "resolved" => format!("It was resolved{}.", i.resolution.as_ref().map_or(String::new(), |r| format!(": {r}"))),
+        "resolved" => {
+            format!("It was resolved{}.", i.resolution.as_ref().map_or(String::new(), |r| format!(": {r}")))
+        }
         other => format!("It is {other}."),
     };
     let Some(run) = &b.run else {
@@ -113,12 +116,14 @@ fn summary(b: &EvidenceBundle, impact: &BusinessImpact) -> String {
         Some(p) => format!(
             "broke the rule \"{}\"{}",
             p.name,
-            p.threshold.map_or(String::new(), |t| format!(" (limit {t} {})", p.metric.as_deref().unwrap_or("")))
+            p.threshold
+                .map_or(String::new(), |t| format!(" (limit {t} {})", p.metric.as_deref().unwrap_or("")))
         ),
         None => format!("was stopped ({})", i.incident_type),
     };
     let when = inflection_step(b).map_or(String::new(), |s| format!(" at step {s}"));
-    let after = impact.seconds_to_stop.map_or(String::new(), |s| format!(" {s:.0} seconds after it started,"));
+    let after =
+        impact.seconds_to_stop.map_or(String::new(), |s| format!(" {s:.0} seconds after it started,"));
     format!(
         "Agent {} {what}{when} of run {}. gov {} the run{after} having spent {} tokens and {}. This is a {} \
          severity incident. {state}",
@@ -144,7 +149,11 @@ fn risk_level(b: &EvidenceBundle, _impact: &BusinessImpact) -> &'static str {
     let uncontained = b.run.as_ref().is_some_and(|r| r.status == "running" || r.status == "queued");
     let unanswered = first_response(b).is_none() && b.incident.status != "resolved";
     let repeated = b.prevention_records.len() > 1;
-    let killed = b.policy_context.as_ref().and_then(|p| p.violated_policy.as_ref()).is_some_and(|p| p.action == "KILL");
+    let killed = b
+        .policy_context
+        .as_ref()
+        .and_then(|p| p.violated_policy.as_ref())
+        .is_some_and(|p| p.action == "KILL");
     let raise = usize::from(uncontained || unanswered || repeated || killed);
     LEVELS[(base + raise).min(LEVELS.len() - 1)]
 }

@@ -4,10 +4,10 @@
 //! person. Ids and times are fixed, so the same call gives the same records.
 
 use gov_model::{
-    AuditEntry, BreachAction, CostRecord, Incident, IncidentComment, IncidentEvent, IncidentStatus,
-    Monitors, PolicyControls, PolicyRule, PolicyScope, PolicySnapshot, PolicySpec, PolicyStatus,
-    PolicyViolationType, PreventionRecord, RuleType, Run, RunStatus, RunTerminationReason, Severity,
-    SignalType, ThresholdSignal, Timestamp, TraceStep, TraceSummary,
+    AuditEntry, BreachAction, CostRecord, Incident, IncidentComment, IncidentEvent, IncidentStatus, Monitors,
+    PolicyControls, PolicyRule, PolicyScope, PolicySnapshot, PolicySpec, PolicyStatus, PolicyViolationType,
+    PreventionRecord, RuleType, Run, RunStatus, RunTerminationReason, Severity, SignalType, ThresholdSignal,
+    Timestamp, TraceStep, TraceSummary,
 };
 use serde_json::json;
 use time::macros::datetime;

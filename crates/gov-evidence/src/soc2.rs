@@ -145,17 +145,13 @@ fn cc7_3(b: &EvidenceBundle) -> (bool, String) {
         .iter()
         .find(|p| p.step_index == step && p.incident_id.as_deref() == Some(i.incident_id.as_str()));
     let Some(record) = record else {
-        return (
-            false,
-            format!("No prevention record links incident {} to step {step}.", i.incident_id),
-        );
+        return (false, format!("No prevention record links incident {} to step {step}.", i.incident_id));
     };
     let policy = b.policy_context.as_ref().and_then(|p| p.violated_policy.as_ref());
     match (&i.policy_id, policy) {
-        (Some(id), None) => (
-            false,
-            format!("Policy {id} of incident {} is not in the run's policy snapshot.", i.incident_id),
-        ),
+        (Some(id), None) => {
+            (false, format!("Policy {id} of incident {} is not in the run's policy snapshot.", i.incident_id))
+        }
         (_, Some(p)) => (
             true,
             format!(
@@ -207,7 +203,10 @@ fn cc7_4(b: &EvidenceBundle) -> (bool, String) {
         None => "no run needed containing".to_owned(),
     };
     let events: Vec<String> = responses.iter().map(|e| format!("{} by {}", e.event, e.actor)).collect();
-    (true, format!("Contained ({containment}); responded: {}; incident status {}.", events.join(", "), i.status))
+    (
+        true,
+        format!("Contained ({containment}); responded: {}; incident status {}.", events.join(", "), i.status),
+    )
 }
 
 fn attestation(b: &EvidenceBundle, mappings: &[SOC2ControlMapping]) -> String {
@@ -240,7 +239,8 @@ fn attestation(b: &EvidenceBundle, mappings: &[SOC2ControlMapping]) -> String {
     }
     let (met, unmet): (Vec<&SOC2ControlMapping>, Vec<&SOC2ControlMapping>) =
         mappings.iter().partition(|m| m.satisfied);
-    let ids = |ms: &[&SOC2ControlMapping]| ms.iter().map(|m| m.control_id.as_str()).collect::<Vec<_>>().join(", ");
+    let ids =
+        |ms: &[&SOC2ControlMapping]| ms.iter().map(|m| m.control_id.as_str()).collect::<Vec<_>>().join(", ");
     if !met.is_empty() {
         s.push_str(&format!(" The evidence satisfies {}.", ids(&met)));
     }

@@ -214,11 +214,18 @@ fn parse_id<T: std::str::FromStr>(text: &str, item: &str, what: &str) -> Result<
 
 /// Every step: index gapless from 1, linked to the one before (the first to the trace's genesis),
 /// its chain hash recomputed from its content; the end equal to the recorded count and head.
-fn check_chain(trace: &TraceEvidence, run: &RunEvidence, steps: &[TraceStepEvidence]) -> Result<String, VerifyFailure> {
+fn check_chain(
+    trace: &TraceEvidence,
+    run: &RunEvidence,
+    steps: &[TraceStepEvidence],
+) -> Result<String, VerifyFailure> {
     let trace_id: TraceId = parse_id(&trace.trace_id, "trace", "trace_id")?;
     let run_id: RunId = parse_id(&run.run_id, "run", "run_id")?;
     ensure(trace.trace_id == run.trace_id && trace.run_id == run.run_id, "trace", || {
-        format!("trace {} of run {} is not run {}'s trace {}", trace.trace_id, trace.run_id, run.run_id, run.trace_id)
+        format!(
+            "trace {} of run {} is not run {}'s trace {}",
+            trace.trace_id, trace.run_id, run.run_id, run.trace_id
+        )
     })?;
     let genesis = genesis(trace_id);
     ensure(trace.genesis_hash == genesis, "trace", || {
@@ -272,7 +279,9 @@ fn check_chain(trace: &TraceEvidence, run: &RunEvidence, steps: &[TraceStepEvide
             prev_hash: step.prev_hash.clone(),
             chain_hash: String::new(),
         };
-        ensure(chain_hash(&rebuilt) == step.chain_hash, &item, || "hash does not match its content".to_owned())?;
+        ensure(chain_hash(&rebuilt) == step.chain_hash, &item, || {
+            "hash does not match its content".to_owned()
+        })?;
         prev.clone_from(&step.chain_hash);
     }
     let count = steps.len() as i64;
@@ -283,7 +292,10 @@ fn check_chain(trace: &TraceEvidence, run: &RunEvidence, steps: &[TraceStepEvide
         format!("step_count {} is not the trace's {}", run.step_count, trace.step_count)
     })?;
     ensure(prev == trace.head_hash, "trace", || "the chain does not end at the recorded head".to_owned())?;
-    Ok(format!("trace {}: {count} steps, each hash recomputed and linked from genesis to head {prev}", trace.trace_id))
+    Ok(format!(
+        "trace {}: {count} steps, each hash recomputed and linked from genesis to head {prev}",
+        trace.trace_id
+    ))
 }
 
 /// The snapshot text against its hash, the run's recorded hash, and what the bundle derives from it.
@@ -295,9 +307,16 @@ fn check_snapshot(b: &EvidenceBundle, run: &RunEvidence) -> Result<String, Verif
     ensure(gov_policy::snapshot_hash(&p.policies_json, &p.thresholds_json) == p.content_hash, item, || {
         "its text does not match its content hash".to_owned()
     })?;
-    ensure(p.snapshot_id == run.policy_snapshot_id && p.content_hash == run.policy_snapshot_hash, item, || {
-        format!("{} ({}) is not the snapshot run {} was judged against", p.snapshot_id, p.content_hash, run.run_id)
-    })?;
+    ensure(
+        p.snapshot_id == run.policy_snapshot_id && p.content_hash == run.policy_snapshot_hash,
+        item,
+        || {
+            format!(
+                "{} ({}) is not the snapshot run {} was judged against",
+                p.snapshot_id, p.content_hash, run.run_id
+            )
+        },
+    )?;
     ensure(p.conflict_strategy == conflict_strategy(&p.thresholds_json), item, || {
         format!("conflict_strategy {} is not the one its text states", p.conflict_strategy)
     })?;
@@ -306,9 +325,14 @@ fn check_snapshot(b: &EvidenceBundle, run: &RunEvidence) -> Result<String, Verif
         "violated_policy is not the incident's policy as the snapshot states it".to_owned()
     })?;
     if let Some(id) = &b.incident.policy_id {
-        ensure(policy.is_some(), "policy", || format!("{id}, the incident's policy, is not in the run's snapshot"))?;
+        ensure(policy.is_some(), "policy", || {
+            format!("{id}, the incident's policy, is not in the run's snapshot")
+        })?;
     }
-    Ok(format!("policy snapshot {}: text matches content hash {} and the run's recorded hash", p.snapshot_id, p.content_hash))
+    Ok(format!(
+        "policy snapshot {}: text matches content hash {} and the run's recorded hash",
+        p.snapshot_id, p.content_hash
+    ))
 }
 
 /// incident ↔ run ↔ trace ↔ policy ↔ the inflection step and its prevention record.
@@ -324,7 +348,9 @@ fn check_links(b: &EvidenceBundle) -> Result<String, VerifyFailure> {
         format!("source_run_id {:?} is not the bundle's run {}", i.source_run_id, run.run_id)
     })?;
     if let Some(trace_id) = &i.trace_id {
-        ensure(*trace_id == run.trace_id, "incident", || format!("trace_id {trace_id} is not run {}'s trace", run.run_id))?;
+        ensure(*trace_id == run.trace_id, "incident", || {
+            format!("trace_id {trace_id} is not run {}'s trace", run.run_id)
+        })?;
     }
     let trace = b.trace.as_ref();
     let trace_incident = trace.and_then(|t| t.incident_id.as_deref());
@@ -334,18 +360,28 @@ fn check_links(b: &EvidenceBundle) -> Result<String, VerifyFailure> {
     })?;
     if stopped_by_this {
         ensure(run.violation_policy_id == i.policy_id, "run", || {
-            format!("violation_policy_id {:?} is not the incident's policy {:?}", run.violation_policy_id, i.policy_id)
+            format!(
+                "violation_policy_id {:?} is not the incident's policy {:?}",
+                run.violation_policy_id, i.policy_id
+            )
         })?;
         if let Some(t) = trace.filter(|t| t.incident_id.is_some()) {
             ensure(t.violation_policy_id == i.policy_id, "trace", || {
-                format!("violation_policy_id {:?} is not the incident's policy {:?}", t.violation_policy_id, i.policy_id)
-            })?;
-            ensure(t.violation_step_index == i.step_index && run.stopped_at_step == i.step_index, "trace", || {
                 format!(
-                    "stopped at step {:?} (run: {:?}), the incident names step {:?}",
-                    t.violation_step_index, run.stopped_at_step, i.step_index
+                    "violation_policy_id {:?} is not the incident's policy {:?}",
+                    t.violation_policy_id, i.policy_id
                 )
             })?;
+            ensure(
+                t.violation_step_index == i.step_index && run.stopped_at_step == i.step_index,
+                "trace",
+                || {
+                    format!(
+                        "stopped at step {:?} (run: {:?}), the incident names step {:?}",
+                        t.violation_step_index, run.stopped_at_step, i.step_index
+                    )
+                },
+            )?;
         }
     }
     let Some(k) = inflection_step(b) else {
@@ -355,7 +391,10 @@ fn check_links(b: &EvidenceBundle) -> Result<String, VerifyFailure> {
         return fail(format!("step {k}"), "the incident's step is not in the trace");
     };
     ensure(step.decision_policy_id == i.policy_id, format!("step {k}"), || {
-        format!("decided by policy {:?}, not the incident's policy {:?}", step.decision_policy_id, i.policy_id)
+        format!(
+            "decided by policy {:?}, not the incident's policy {:?}",
+            step.decision_policy_id, i.policy_id
+        )
     })?;
     let record = b
         .prevention_records
@@ -397,14 +436,19 @@ fn check_derived(b: &EvidenceBundle, derived: Derived) -> Result<String, VerifyF
             ensure(start == want_start && end == want_end, "period", || {
                 format!("{start} to {end}, the evidence spans {want_start} to {want_end}")
             })?;
-            let met: Vec<String> =
-                want.iter().map(|m| format!("{} {}", m.control_id, if m.satisfied { "met" } else { "NOT met" })).collect();
+            let met: Vec<String> = want
+                .iter()
+                .map(|m| format!("{} {}", m.control_id, if m.satisfied { "met" } else { "NOT met" }))
+                .collect();
             Ok(format!("SOC2 mappings recomputed from the evidence: {}", met.join(", ")))
         }
         Derived::Debrief(got) => {
             let want = crate::debrief::derived(b);
             ensure(got.business_impact == want.business_impact, "business_impact", || {
-                format!("{:?} does not follow from the evidence ({:?})", got.business_impact, want.business_impact)
+                format!(
+                    "{:?} does not follow from the evidence ({:?})",
+                    got.business_impact, want.business_impact
+                )
             })?;
             ensure(got.risk_level == want.risk_level, "risk_level", || {
                 format!("{} does not follow from the evidence ({})", got.risk_level, want.risk_level)
@@ -415,7 +459,10 @@ fn check_derived(b: &EvidenceBundle, derived: Derived) -> Result<String, VerifyF
             ensure(got.recommended_actions == want.recommended_actions, "recommended_actions", || {
                 "do not follow from the evidence".to_owned()
             })?;
-            Ok(format!("debrief recomputed from the evidence: risk {}, impact, summary, actions", want.risk_level))
+            Ok(format!(
+                "debrief recomputed from the evidence: risk {}, impact, summary, actions",
+                want.risk_level
+            ))
         }
     }
 }

@@ -28,7 +28,10 @@ fn the_seed_scenario_becomes_an_evidence_bundle() {
     assert_eq!(trace.head_hash, records.steps[2].chain_hash);
     assert_eq!((trace.step_count, trace.violation_step_index), (3, Some(3)));
     let times: Vec<&str> = b.steps.iter().map(|s| s.timestamp.as_str()).collect();
-    assert_eq!(times, ["2026-01-20T10:00:00.000000Z", "2026-01-20T10:02:00.000000Z", "2026-01-20T10:04:00.000000Z"]);
+    assert_eq!(
+        times,
+        ["2026-01-20T10:00:00.000000Z", "2026-01-20T10:02:00.000000Z", "2026-01-20T10:04:00.000000Z"]
+    );
     assert_eq!(b.steps.iter().map(|s| s.tokens).sum::<i64>(), 15_000);
     let p = b.policy_context.as_ref().unwrap();
     let snapshot = records.snapshot.as_ref().unwrap();
@@ -39,7 +42,10 @@ fn the_seed_scenario_becomes_an_evidence_bundle() {
         (v.name.as_str(), v.version, v.rule_type.as_str(), v.violation_type.as_str(), v.threshold),
         ("Token Limit Policy", 1, "token_limit", "token_limit", Some(10_000.0))
     );
-    assert_eq!((v.action.as_str(), v.severity.as_str(), v.metric.as_deref()), ("STOP", "high", Some("tokens")));
+    assert_eq!(
+        (v.action.as_str(), v.severity.as_str(), v.metric.as_deref()),
+        ("STOP", "high", Some("tokens"))
+    );
     assert_eq!(b.incident.timeline.len(), 3);
     assert_eq!(b.incident.comments.len(), 1);
     assert_eq!((b.prevention_records.len(), b.cost_records.len(), b.audit_trail.len()), (1, 1, 2));
@@ -63,7 +69,10 @@ fn steps_are_marked_from_decisions_prevention_records_and_signals() {
     shadow.incident_id = None;
     shadow.enforced = false;
     records.prevention_records.push(shadow);
-    assert_eq!(statuses(&evidence_bundle(&records, &generation)), [Ok, Breach, Breach, Near, InflectionPoint]);
+    assert_eq!(
+        statuses(&evidence_bundle(&records, &generation)),
+        [Ok, Breach, Breach, Near, InflectionPoint]
+    );
 
     // A breach outranks a NEAR at the same step; a BREACH signal alone marks nothing.
     records.signals.iter_mut().for_each(|s| s.step_index = 3);
@@ -164,7 +173,10 @@ fn the_debrief_is_derived_from_the_evidence() {
     assert!(s.contains("AGT-001") && s.contains("Token Limit Policy") && s.contains("step 3"), "{s}");
     assert!(s.contains("$4.50") && s.contains("240 seconds"), "{s}");
     let actions = debrief.recommended_actions.join("\n");
-    assert!(actions.contains("Review policy \"Token Limit Policy\" v1: its tokens limit of 10000 reached 15000"), "{actions}");
+    assert!(
+        actions.contains("Review policy \"Token Limit Policy\" v1: its tokens limit of 10000 reached 15000"),
+        "{actions}"
+    );
     assert!(actions.contains("Resolve incident"), "{actions}");
     assert!(!actions.contains("Acknowledge"), "{actions}");
 

@@ -87,7 +87,14 @@ fn the_tamper_matrix_names_each_item() {
     let doc = value_of(&evidence());
     type Mutation = fn(&mut Value);
     let cases: &[(&str, Mutation, After, bool, &str, &str)] = &[
-        ("a step's tokens", |d| steps(d)[1]["tokens"] = json!(1), After::Resealed, true, "step 2", "hash does not match its content"),
+        (
+            "a step's tokens",
+            |d| steps(d)[1]["tokens"] = json!(1),
+            After::Resealed,
+            true,
+            "step 2",
+            "hash does not match its content",
+        ),
         ("a deleted step", |d| drop(steps(d).remove(2)), After::Resealed, true, "step 3", "missing"),
         ("two steps reordered", |d| steps(d).swap(1, 2), After::Resealed, true, "step 2", "missing"),
         ("a truncated trace", |d| drop(steps(d).pop()), After::Resealed, true, "trace", "truncated"),
@@ -174,7 +181,14 @@ fn the_tamper_matrix_names_each_item() {
             "step 1",
             "status marker",
         ),
-        ("integrity stripped", |d| drop(d.as_object_mut().unwrap().remove("integrity")), After::Edited, true, "integrity", "missing"),
+        (
+            "integrity stripped",
+            |d| drop(d.as_object_mut().unwrap().remove("integrity")),
+            After::Edited,
+            true,
+            "integrity",
+            "missing",
+        ),
         (
             "the signature forged with another key",
             |d| {
@@ -186,13 +200,55 @@ fn the_tamper_matrix_names_each_item() {
             "signature",
             "not a valid signature",
         ),
-        ("a byte outside the steps", |d| d["incident"]["title"] = json!("Nothing happened"), After::Edited, true, "bundle hash", "changed after signing"),
-        ("a byte inside a step", |d| steps(d)[0]["tokens"] = json!(2001), After::Edited, false, "bundle hash", "changed after signing"),
-        ("re-signed by another key, pinned", |d| steps(d)[0]["tokens"] = json!(2001), After::ResealedByAnother, true, "signature", "not by the pinned key"),
-        ("re-signed by another key, not pinned", |d| steps(d)[0]["tokens"] = json!(2001), After::ResealedByAnother, false, "step 1", "hash does not match"),
-        ("an unknown format", |d| d["format"] = json!("gov.evidence-bundle/v9"), After::Resealed, true, "format", "not a format"),
+        (
+            "a byte outside the steps",
+            |d| d["incident"]["title"] = json!("Nothing happened"),
+            After::Edited,
+            true,
+            "bundle hash",
+            "changed after signing",
+        ),
+        (
+            "a byte inside a step",
+            |d| steps(d)[0]["tokens"] = json!(2001),
+            After::Edited,
+            false,
+            "bundle hash",
+            "changed after signing",
+        ),
+        (
+            "re-signed by another key, pinned",
+            |d| steps(d)[0]["tokens"] = json!(2001),
+            After::ResealedByAnother,
+            true,
+            "signature",
+            "not by the pinned key",
+        ),
+        (
+            "re-signed by another key, not pinned",
+            |d| steps(d)[0]["tokens"] = json!(2001),
+            After::ResealedByAnother,
+            false,
+            "step 1",
+            "hash does not match",
+        ),
+        (
+            "an unknown format",
+            |d| d["format"] = json!("gov.evidence-bundle/v9"),
+            After::Resealed,
+            true,
+            "format",
+            "not a format",
+        ),
         ("an unknown kind", |d| d["kind"] = json!("novel"), After::Resealed, true, "kind", "not evidence"),
-        ("a malformed key id", |d| d["integrity"]["key_id"] = json!("0000"), After::Edited, false, "integrity.key_id", "not the id"),
+        (
+            "a malformed key id",
+            |d| d["integrity"]["key_id"] = json!("0000"),
+            After::Edited,
+            false,
+            "integrity.key_id",
+            "not the id",
+        ),
     ];
     for (name, mutate, after, pinned, item, problem) in cases {
         let bytes = tampered(&doc, mutate, *after);
@@ -291,11 +347,16 @@ fn an_incident_without_a_run_verifies_in_all_three_forms() {
     let (records, generation) = runless_incident();
     let evidence = evidence_bundle(&records, &generation);
     assert!(evidence.run.is_none() && evidence.steps.is_empty() && evidence.policy_context.is_none());
-    for doc in [value_of(&evidence), value_of(&soc2_bundle(evidence.clone())), value_of(&executive_debrief(evidence.clone()))] {
+    for doc in [
+        value_of(&evidence),
+        value_of(&soc2_bundle(evidence.clone())),
+        value_of(&executive_debrief(evidence.clone())),
+    ] {
         let report = check(&serde_json::to_vec(&doc).unwrap(), true, None).unwrap();
         assert_eq!((report.run_id, report.step_count, report.inflection_step), (None, 0, None));
         // Claiming a run it does not carry is caught.
-        let claim: fn(&mut Value) = |d| d["incident"]["source_run_id"] = json!("00000000-0002-4000-8000-000000000001");
+        let claim: fn(&mut Value) =
+            |d| d["incident"]["source_run_id"] = json!("00000000-0002-4000-8000-000000000001");
         check(&tampered(&doc, claim, After::Resealed), true, Some("incident")).unwrap_err();
     }
 }
