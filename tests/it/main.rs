@@ -32,3 +32,4 @@ mod risk;
 mod run_input;
 mod settings;
 mod shutdown;
+mod verify;

@@ -1,4 +1,4 @@
-//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`, `demo`, `review`. Every flag has a `GOV_*`
+//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`, `demo`, `review`, `verify`. Every flag has a `GOV_*`
 //! environment variable (the database URL also reads `DATABASE_URL`); the database and log flags
 //! may come before or after the subcommand.
 
@@ -71,6 +71,10 @@ pub enum Command {
         #[command(subcommand)]
         action: KeyAction,
     },
+    /// Check an exported bundle (or a log export and its manifest) offline: signature, canonical
+    /// hash, every step's hash and link, the snapshot, the cross-links. No server, no database.
+    /// Exit 0 verified, 1 failed (the first bad item is named), 2 unreadable input.
+    Verify(crate::verify_cmd::VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +201,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Key { action } => key(&db.existing()?, action),
         Command::Demo { url, key } => demo(url, key),
         Command::Review { tenant, json } => review(&db.existing()?, tenant.as_deref(), json),
+        Command::Verify(args) => std::process::exit(crate::verify_cmd::run(&args)),
     }
 }
 

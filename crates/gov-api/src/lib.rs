@@ -24,6 +24,7 @@ pub mod demo;
 pub mod drain;
 pub mod review;
 pub mod startup;
+pub mod verify_cmd;
 
 pub use startup::{Server, ServerConfig, openapi, start};
 pub use telemetry::{LogFormat, init as init_logging};

@@ -9,11 +9,15 @@ pub mod build;
 pub mod bundle;
 pub mod canonical;
 pub mod chain;
+mod debrief;
+pub mod fixture;
 pub mod manifest;
 pub mod sign;
+pub mod soc2;
 pub mod verify;
 
 pub use build::{EvidenceRecords, Generation, evidence_bundle, executive_debrief, soc2_bundle};
 pub use bundle::*;
+pub use soc2::{DEFAULT_SOC2_CONTROLS, Soc2Control};
 pub use sign::{KeyError, PublicKey, Sealed, SigningKey, bundle_hash, seal};
 pub use verify::{VerifyFailure, VerifyReport, verify_bundle};
