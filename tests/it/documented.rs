@@ -112,7 +112,8 @@ async fn arrange(app: &TestApp) -> Fixtures {
     let rec = json(app.post("/api/governance/heimdall/recommend", &rec).await, StatusCode::OK).await;
     let recommendation = rec["recommendation_id"].as_str().unwrap().to_owned();
     let incidents = json(app.get("/api/v1/incidents/").await, StatusCode::OK).await;
-    let incident = incidents["items"][0]["incident_id"].as_str().expect("an incident of the killed run").to_owned();
+    let incident =
+        incidents["items"][0]["incident_id"].as_str().expect("an incident of the killed run").to_owned();
     Fixtures { ingest, driven, cancelled, paused, recommendation, incident }
 }
 

@@ -27,7 +27,8 @@ async fn an_export_row_and_its_audit_row_are_written_together_and_never_change()
     let app = TestApp::spawn().await;
     let before = app.audit_count();
     let pdf = b"%PDF-1.7 not really".to_vec();
-    let export = app.gov.record_export(&app.caller(), new_export(ExportKind::Soc2, ExportFormat::Pdf, &pdf)).unwrap();
+    let export =
+        app.gov.record_export(&app.caller(), new_export(ExportKind::Soc2, ExportFormat::Pdf, &pdf)).unwrap();
     assert_eq!(app.audit_count(), before + 1);
     let tenant = app.tenant.tenant.id;
     assert_eq!(app.gov.get_export(tenant, export.export_id).unwrap(), export);
@@ -50,7 +51,10 @@ async fn an_export_row_and_its_audit_row_are_written_together_and_never_change()
     assert_eq!(app.gov.export_artifact(tenant, export.export_id).unwrap().1.as_deref(), Some(&pdf[..]));
 
     let other = app.create_tenant("tenant-b");
-    assert!(app.gov.get_export(other.tenant.id, export.export_id).is_err(), "another tenant's export is not found");
+    assert!(
+        app.gov.get_export(other.tenant.id, export.export_id).is_err(),
+        "another tenant's export is not found"
+    );
 }
 
 #[tokio::test]
@@ -83,8 +87,10 @@ async fn replicas_generating_the_key_at_once_end_with_one_key() {
 /// The seed scenario (seed 000 §6): a token limit of 10,000 breached at step 3. Returns the run
 /// and incident ids.
 async fn seed_scenario(app: &TestApp) -> (String, String) {
-    app.create_policy(serde_json::json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}))
-        .await;
+    app.create_policy(
+        serde_json::json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}),
+    )
+    .await;
     let started = app.start_run("AGT-001").await;
     let run_id = started["run"]["run_id"].as_str().unwrap().to_owned();
     app.step_ok(&run_id, serde_json::json!({"step_type": "input", "input_tokens": 2000})).await;
@@ -97,7 +103,11 @@ async fn seed_scenario(app: &TestApp) -> (String, String) {
 }
 
 /// POSTs an export and returns (headers, body bytes), asserting 201.
-async fn export(app: &TestApp, path: &str, body: Option<serde_json::Value>) -> (reqwest::header::HeaderMap, Vec<u8>) {
+async fn export(
+    app: &TestApp,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
     let mut req = app.request(reqwest::Method::POST, path, &app.admin_key);
     if let Some(body) = body {
         req = req.json(&body);
@@ -126,7 +136,11 @@ fn pdf_text_and_check(pdf: &[u8]) -> (String, bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.pdf");
     std::fs::write(&path, pdf).unwrap();
-    let text = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext (poppler-utils)");
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
     assert!(text.status.success(), "pdftotext failed");
     let check = std::process::Command::new("qpdf").arg("--check").arg(&path).output().expect("qpdf");
     (String::from_utf8_lossy(&text.stdout).into_owned(), check.status.success())
@@ -152,7 +166,8 @@ async fn the_seed_scenario_exports_in_all_three_forms_and_downloads_byte_identic
     assert_eq!(doc["steps"].as_array().unwrap().len(), 3);
     assert_eq!(doc["integrity"]["bundle_hash"], hash.as_str());
     assert_eq!(gov_evidence::bundle_hash(&doc), hash);
-    let key = crate::helpers::json(app.get("/api/v1/evidence/public-key").await, reqwest::StatusCode::OK).await;
+    let key =
+        crate::helpers::json(app.get("/api/v1/evidence/public-key").await, reqwest::StatusCode::OK).await;
     assert_eq!(doc["integrity"]["key_id"], key["key_id"]);
     assert_eq!(key["algorithm"], "ed25519");
     assert_eq!(key["source"], "generated");
@@ -198,17 +213,31 @@ async fn the_seed_scenario_exports_in_all_three_forms_and_downloads_byte_identic
 
     // Five exports, five audit rows, all listed newest first.
     assert_eq!(app.audit_count(), before + 5);
-    let audit = crate::helpers::json(app.get("/api/v1/logs/audit?action=evidence.exported").await, reqwest::StatusCode::OK).await;
+    let audit = crate::helpers::json(
+        app.get("/api/v1/logs/audit?action=evidence.exported").await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
     assert_eq!(audit["pagination"]["total"], 5, "{audit}");
-    let listed = crate::helpers::json(app.get(&format!("/api/v1/exports/?incident_id={incident_id}")).await, reqwest::StatusCode::OK).await;
+    let listed = crate::helpers::json(
+        app.get(&format!("/api/v1/exports/?incident_id={incident_id}")).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
     assert_eq!(listed["pagination"]["total"], 5);
     assert_eq!(listed["items"][4]["export_id"], export_id.as_str());
     assert_eq!(listed["items"][4]["reason"], "SOC2 audit Q1");
-    let pdfs = crate::helpers::json(app.get("/api/v1/exports/?kind=soc2&format=pdf").await, reqwest::StatusCode::OK).await;
+    let pdfs =
+        crate::helpers::json(app.get("/api/v1/exports/?kind=soc2&format=pdf").await, reqwest::StatusCode::OK)
+            .await;
     assert_eq!(pdfs["pagination"]["total"], 1);
 
     // O5 views of the incident and of the run.
-    let view = crate::helpers::json(app.get(&format!("/api/v1/incidents/{incident_id}/evidence")).await, reqwest::StatusCode::OK).await;
+    let view = crate::helpers::json(
+        app.get(&format!("/api/v1/incidents/{incident_id}/evidence")).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
     assert_eq!(view["source"], serde_json::json!({"id": incident_id, "type": "incident"}));
     let steps = view["trace"]["steps"].as_array().unwrap();
     assert_eq!(steps.iter().map(|s| s["step_number"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
@@ -216,7 +245,11 @@ async fn the_seed_scenario_exports_in_all_three_forms_and_downloads_byte_identic
     assert_eq!(view["exports"].as_array().unwrap().len(), 5);
     assert_eq!(view["exports"][0]["format"], "json");
     assert!(view["available"].as_array().unwrap().iter().any(|a| a["url"] == format!("{base}/soc2")));
-    let paged = crate::helpers::json(app.get(&format!("/api/v1/runs/{run_id}/evidence?page=2&page_size=2")).await, reqwest::StatusCode::OK).await;
+    let paged = crate::helpers::json(
+        app.get(&format!("/api/v1/runs/{run_id}/evidence?page=2&page_size=2")).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
     assert_eq!(paged["source"]["type"], "run");
     assert_eq!(paged["trace"]["pagination"]["total"], 3);
     assert_eq!(paged["trace"]["steps"][0]["step_number"], 3);
@@ -230,12 +263,35 @@ async fn bad_exports_are_refused_and_change_nothing() {
     let base = format!("/api/v1/incidents/{incident_id}/export");
     let before = app.audit_count();
     let post = |path: String| app.request(reqwest::Method::POST, &path, &app.admin_key).send();
-    crate::helpers::error(post(format!("{base}/soc2?format=docx")).await.unwrap(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    crate::helpers::error(post(format!("{base}/evidence?format=pdf")).await.unwrap(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    let long = app.request(reqwest::Method::POST, &format!("{base}/evidence"), &app.admin_key).json(&serde_json::json!({"reason": "x".repeat(1001)})).send();
-    crate::helpers::error(long.await.unwrap(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    crate::helpers::error(
+        post(format!("{base}/soc2?format=docx")).await.unwrap(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    crate::helpers::error(
+        post(format!("{base}/evidence?format=pdf")).await.unwrap(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let long = app
+        .request(reqwest::Method::POST, &format!("{base}/evidence"), &app.admin_key)
+        .json(&serde_json::json!({"reason": "x".repeat(1001)}))
+        .send();
+    crate::helpers::error(
+        long.await.unwrap(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     let unknown = gov_model::IncidentId::new();
-    crate::helpers::error(post(format!("/api/v1/incidents/{unknown}/export/evidence")).await.unwrap(), reqwest::StatusCode::NOT_FOUND, "not_found").await;
+    crate::helpers::error(
+        post(format!("/api/v1/incidents/{unknown}/export/evidence")).await.unwrap(),
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     assert_eq!(app.audit_count(), before);
 
     // Another tenant sees none of it: not the incident, the run, nor the export.
@@ -276,7 +332,11 @@ async fn an_incident_without_a_run_exports_what_it_has() {
     let (headers, pdf) = export(&app, &format!("/api/v1/incidents/{incident_id}/export/soc2"), None).await;
     assert_eq!(header(&headers, "content-type"), "application/pdf");
     assert!(pdf_text_and_check(&pdf).1);
-    let view = crate::helpers::json(app.get(&format!("/api/v1/incidents/{incident_id}/evidence")).await, reqwest::StatusCode::OK).await;
+    let view = crate::helpers::json(
+        app.get(&format!("/api/v1/incidents/{incident_id}/evidence")).await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
     assert!(view["trace"].is_null(), "{view}");
     assert_eq!(view["exports"].as_array().unwrap().len(), 2);
 }
@@ -298,8 +358,59 @@ async fn replicas_on_one_database_sign_with_the_same_key() {
         key_ids.push(body["integrity"]["key_id"].as_str().unwrap().to_owned());
     }
     assert_eq!(key_ids[0], key_ids[1]);
-    let served = app.client.get(replica.url("/api/v1/evidence/public-key")).bearer_auth(&app.admin_key).send().await.unwrap();
+    let served = app
+        .client
+        .get(replica.url("/api/v1/evidence/public-key"))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap();
     let served = crate::helpers::json(served, reqwest::StatusCode::OK).await;
     assert_eq!(served["key_id"], key_ids[0].as_str());
     assert_eq!(served["previous_keys"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn gov_evidence_public_key_prints_the_key_the_server_serves_and_a_configured_one() {
+    use crate::helpers::process::run;
+    let app = TestApp::spawn().await;
+    let served =
+        crate::helpers::json(app.get("/api/v1/evidence/public-key").await, reqwest::StatusCode::OK).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = app.db_url();
+    let printed = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut all = vec!["evidence", "public-key", "--json", "--database-url", url];
+        all.extend_from_slice(args);
+        let out = run(dir.path(), &all, envs);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "gov evidence public-key failed: {stderr}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let same = printed(&[], &[]);
+    assert_eq!(
+        (same["key_id"].clone(), same["public_key"].clone()),
+        (served["key_id"].clone(), served["public_key"].clone())
+    );
+
+    // A configured key (a file, or the environment) signs instead; the generated one is kept.
+    let key = gov_evidence::SigningKey::from_seed([5; 32]);
+    let file = dir.path().join("signing.key");
+    std::fs::write(&file, format!("{}\n", key.seed_hex())).unwrap();
+    let configured = printed(&["--signing-key-file", file.to_str().unwrap()], &[]);
+    assert_eq!(configured["key_id"], key.public_key().key_id().as_str());
+    assert_eq!(configured["source"], "configured");
+    assert_eq!(configured["previous_keys"][0]["key_id"], served["key_id"]);
+    assert!(!configured.to_string().contains(&key.seed_hex()), "the private key is never printed");
+    let from_env = printed(&[], &[("GOV_SIGNING_KEY", &key.seed_hex())]);
+    assert_eq!(from_env["key_id"], configured["key_id"]);
+
+    // An unusable key stops the command, naming where it came from and not its text.
+    let out = run(
+        dir.path(),
+        &["evidence", "public-key", "--database-url", url],
+        &[("GOV_SIGNING_KEY", "not-a-key-0123")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("GOV_SIGNING_KEY") && !stderr.contains("not-a-key-0123"), "{stderr}");
 }

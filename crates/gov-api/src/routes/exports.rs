@@ -77,7 +77,11 @@ fn format_of(kind: ExportKind, asked: Option<&str>, default: ExportFormat) -> Ap
 }
 
 /// The response carrying an export's bytes, with its id and hash in headers.
-fn artifact_response(mut res: actix_web::HttpResponseBuilder, export: &EvidenceExport, body: Vec<u8>) -> HttpResponse {
+fn artifact_response(
+    mut res: actix_web::HttpResponseBuilder,
+    export: &EvidenceExport,
+    body: Vec<u8>,
+) -> HttpResponse {
     res.content_type(export.content_type.as_str())
         .insert_header((EXPORT_ID_HEADER, export.export_id.to_string()))
         .insert_header((BUNDLE_HASH_HEADER, export.bundle_hash.as_str()))
@@ -95,7 +99,8 @@ async fn export(
     let reason = optional_json::<ExportBundleRequest>(&body)?.and_then(|b| b.reason);
     let gov = state.gov.clone();
     let exported =
-        blocking(move || gov.export_incident(&auth.caller, incident, kind, format, reason.as_deref())).await?;
+        blocking(move || gov.export_incident(&auth.caller, incident, kind, format, reason.as_deref()))
+            .await?;
     let mut res = HttpResponse::Created();
     res.insert_header((header::LOCATION, format!("/api/v1/exports/{}", exported.export.export_id)));
     Ok(artifact_response(res, &exported.export, exported.artifact))
@@ -196,7 +201,13 @@ pub async fn list(
     ]);
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
     let found = blocking(move || gov.list_exports(tenant, &filter, page)).await?;
-    Ok(web::Json(ListResponse::new(found, ExportBundleResponse::from, applied, "created_at", SortDirection::Desc)))
+    Ok(web::Json(ListResponse::new(
+        found,
+        ExportBundleResponse::from,
+        applied,
+        "created_at",
+        SortDirection::Desc,
+    )))
 }
 
 /// The export's bytes again, byte-identical to the first download, with its content type (a log
@@ -351,7 +362,10 @@ pub async fn run_evidence(
 #[utoipa::path(operation_id = "evidence_public_key", tag = "exports", security(("bearer" = [])),
     responses((status = 200, body = PublicKeyOut)))]
 #[get("/evidence/public-key")]
-pub async fn public_key(_auth: Authed<Read>, state: web::Data<AppState>) -> ApiResult<web::Json<PublicKeyOut>> {
+pub async fn public_key(
+    _auth: Authed<Read>,
+    state: web::Data<AppState>,
+) -> ApiResult<web::Json<PublicKeyOut>> {
     let gov = state.gov.clone();
     let (current, older) = blocking(move || gov.public_keys()).await?;
     Ok(web::Json(PublicKeyOut::new(current, older)))
