@@ -54,7 +54,8 @@ fn count_sql(table: &str) -> String {
         | "risk_event"
         | "heimdall_event"
         | "heimdall_recommendation"
-        | "kpi_event" => format!("SELECT count(*) AS n FROM {table}"),
+        | "kpi_event"
+        | "evidence_exports" => format!("SELECT count(*) AS n FROM {table}"),
         other => panic!("docs/API.md names {other:?}: teach this test how to count it"),
     }
 }
@@ -87,6 +88,7 @@ struct Fixtures {
     cancelled: String,
     paused: String,
     recommendation: String,
+    incident: String,
 }
 
 async fn arrange(app: &TestApp) -> Fixtures {
@@ -109,7 +111,10 @@ async fn arrange(app: &TestApp) -> Fixtures {
     let rec = json!({"domain": "BUYER_MATCH", "confidence": 0.95});
     let rec = json(app.post("/api/governance/heimdall/recommend", &rec).await, StatusCode::OK).await;
     let recommendation = rec["recommendation_id"].as_str().unwrap().to_owned();
-    Fixtures { ingest, driven, cancelled, paused, recommendation }
+    let incidents = json(app.get("/api/v1/incidents/").await, StatusCode::OK).await;
+    let incident =
+        incidents["items"][0]["incident_id"].as_str().expect("an incident of the killed run").to_owned();
+    Fixtures { ingest, driven, cancelled, paused, recommendation, incident }
 }
 
 /// The request the test makes for a documented call, and the status it answers.
@@ -178,6 +183,17 @@ fn request(call: &str, f: &Fixtures) -> (String, Value, StatusCode) {
         | "POST /api/governance/go-live/kill-switch/release" => {
             (call.to_owned(), json!({"reason": "docs"}), ok)
         }
+        "POST /api/v1/incidents/{incident_id}/export/evidence" => {
+            (format!("/api/v1/incidents/{}/export/evidence", f.incident), json!({}), StatusCode::CREATED)
+        }
+        "POST /api/v1/incidents/{incident_id}/export/soc2" => {
+            (format!("/api/v1/incidents/{}/export/soc2", f.incident), json!({}), StatusCode::CREATED)
+        }
+        "POST /api/v1/incidents/{incident_id}/export/executive-debrief" => (
+            format!("/api/v1/incidents/{}/export/executive-debrief", f.incident),
+            json!({"reason": "docs"}),
+            StatusCode::CREATED,
+        ),
         other => panic!("docs/API.md lists {other:?}: teach this test how to call it"),
     };
     (path.trim_start_matches("POST ").to_owned(), body, status)

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error, json, raw_count};
 
 /// A small tripwire: 10 events of window, 40 of baseline, enforced from 50, 20% drop.
-async fn enable_small(app: &TestApp, domain: &str, metric: &str) -> Value {
+pub(crate) async fn enable_small(app: &TestApp, domain: &str, metric: &str) -> Value {
     let body = format!(
         "domain={domain}&metric={metric}&window_events=10&baseline_events=40&min_events_to_enforce=50\
          &enabled=true&actor=ops&reason=experiment"
@@ -24,13 +24,13 @@ async fn form(app: &TestApp, path: &str, body: &str) -> Response {
         .unwrap()
 }
 
-async fn kpi(app: &TestApp, domain: &str, metric: &str, success: bool) -> Value {
+pub(crate) async fn kpi(app: &TestApp, domain: &str, metric: &str, success: bool) -> Value {
     let body = json!({"domain": domain, "metric": metric, "success": success});
     json(app.post("/api/governance/regression/kpi", &body).await, StatusCode::OK).await
 }
 
 /// 40 successes then `failures` failures; returns the last answer.
-async fn degrade(app: &TestApp, domain: &str, metric: &str, failures: usize) -> Value {
+pub(crate) async fn degrade(app: &TestApp, domain: &str, metric: &str, failures: usize) -> Value {
     let mut last = Value::Null;
     for _ in 0..40 {
         last = kpi(app, domain, metric, true).await;

@@ -1,4 +1,4 @@
-//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`, `demo`, `review`, `verify`. Every flag has a `GOV_*`
+//! The `gov` command line: `serve`, `migrate`, `tenant`, `key`, `demo`, `review`, `verify`, `evidence`. Every flag has a `GOV_*`
 //! environment variable (the database URL also reads `DATABASE_URL`); the database and log flags
 //! may come before or after the subcommand.
 
@@ -27,6 +27,8 @@ pub struct Cli {
     pub log: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub signing: SigningArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -75,6 +77,54 @@ pub enum Command {
     /// hash, every step's hash and link, the snapshot, the cross-links. No server, no database.
     /// Exit 0 verified, 1 failed (the first bad item is named), 2 unreadable input.
     Verify(crate::verify_cmd::VerifyArgs),
+    /// The deployment's evidence signing key.
+    Evidence {
+        #[command(subcommand)]
+        action: EvidenceAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceAction {
+    /// Print the public key that verifies this deployment's exports (and the keys that signed
+    /// earlier ones), as `GET /api/v1/evidence/public-key` answers. Generates the key on a
+    /// database that has none and no key configured, as the server's first export would.
+    PublicKey {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The deployment's signing key, when one is configured: `GOV_SIGNING_KEY` (the 64 hex digits of
+/// the Ed25519 seed; an environment variable only, so it is not in the process list) or the file
+/// `--signing-key-file` / `GOV_SIGNING_KEY_FILE` holding them. Without either, gov generates one
+/// once and keeps it in the database.
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    #[arg(long, global = true, env = "GOV_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<std::path::PathBuf>,
+}
+
+impl SigningArgs {
+    /// `gov` signing with the configured key, if any (an unreadable key stops the command).
+    fn apply(&self, gov: Gov) -> anyhow::Result<Gov> {
+        let from_env = std::env::var("GOV_SIGNING_KEY").ok().filter(|v| !v.trim().is_empty());
+        let (hex, origin) = match (from_env, &self.signing_key_file) {
+            (Some(_), Some(_)) => bail!("set GOV_SIGNING_KEY or GOV_SIGNING_KEY_FILE, not both"),
+            (Some(hex), None) => (hex, "GOV_SIGNING_KEY".to_owned()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the signing key file {}", path.display()))?;
+                (text, path.display().to_string())
+            }
+            (None, None) => return Ok(gov),
+        };
+        // The message names where the key came from, never the key.
+        let key = gov_evidence::SigningKey::from_hex(hex.trim())
+            .map_err(|e| anyhow::anyhow!("the signing key in {origin} is not usable: {e}"))?;
+        Ok(gov.with_signing_key(key))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -195,13 +245,16 @@ pub fn main() -> anyhow::Result<()> {
     telemetry::init(cli.log_format, cli.log.as_deref().unwrap_or(default_log));
     let db = &cli.db;
     match cli.command {
-        Command::Serve(args) => serve(db, args),
+        Command::Serve(args) => serve(db, &cli.signing, args),
         Command::Migrate { action } => migrate(&db.existing()?, action),
         Command::Tenant { action } => tenant(&db.existing()?, action),
         Command::Key { action } => key(&db.existing()?, action),
         Command::Demo { url, key } => demo(url, key),
         Command::Review { tenant, json } => review(&db.existing()?, tenant.as_deref(), json),
         Command::Verify(args) => std::process::exit(crate::verify_cmd::run(&args)),
+        Command::Evidence { action: EvidenceAction::PublicKey { json } } => {
+            public_key(&cli.signing.apply(db.existing()?)?, json)
+        }
     }
 }
 
@@ -247,11 +300,11 @@ fn demo(url: Option<String>, key: Option<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
+fn serve(db: &DbArgs, signing: &SigningArgs, args: ServeArgs) -> anyhow::Result<()> {
     // Settings first: a value gov cannot read stops it before it touches the database.
     let go_live_enforce = go_live_enforced(args.go_live_enforce)?;
     let grace = Duration::from_secs(args.shutdown_grace_secs);
-    let gov = db.connect(true)?;
+    let gov = signing.apply(db.connect(true)?)?;
     let applied = gov.migrate_up().context("applying migrations")?;
     tracing::info!(backend = ?gov.backend(), applied = applied.len(), "database ready");
     if let Some(created) = gov.bootstrap().context("creating the default tenant")? {
@@ -270,6 +323,35 @@ fn serve(db: &DbArgs, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(addr = %server.addr, go_live_enforce, "gov listening");
         crate::drain::serve_until_signalled(server, grace).await
     })
+}
+
+fn public_key(gov: &Gov, as_json: bool) -> anyhow::Result<()> {
+    gov.migrate_up()?;
+    let (current, older) = gov.public_keys()?;
+    let out = crate::wire::export::PublicKeyOut::new(current, older);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let line = |k: &crate::wire::export::PreviousKey| {
+        format!("{}  {}  {}  {}  {}", k.algorithm, k.key_id, k.public_key, k.source, rfc3339(k.created_at))
+    };
+    println!("algorithm   {}", out.algorithm);
+    println!("key_id      {}", out.key_id);
+    println!("public_key  {}", out.public_key);
+    println!("source      {}", out.source);
+    println!("created_at  {}", rfc3339(out.created_at));
+    if !out.previous_keys.is_empty() {
+        println!("previous keys (they signed earlier exports):");
+        for k in &out.previous_keys {
+            println!("  {}", line(k));
+        }
+    }
+    Ok(())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn migrate(gov: &Gov, action: MigrateAction) -> anyhow::Result<()> {

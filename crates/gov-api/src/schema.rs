@@ -45,6 +45,7 @@ schema_types! {
     Identifier => text(200).description(Some("1 to 200 characters, not blank, no control characters."));
     Text200 => text(200).description(Some("1 to 200 characters, not blank, no control characters."));
     Text2000 => text(2000).description(Some("1 to 2000 characters, not blank, no control characters."));
+    Text1000 => text(1000).description(Some("1 to 1000 characters, not blank, no control characters."));
     Text4000 => text(4000).description(Some("1 to 4000 characters, not blank, no control characters."));
     Text10000 => text(10_000).description(Some("1 to 10000 characters, not blank, no control characters."));
     /// `local@domain.tld`, compared case-insensitively.
@@ -70,6 +71,17 @@ schema_types! {
     ScopeName => one_of(gov_model::Scope::ALL.iter().map(|s| s.as_str()));
     /// A user's console role.
     RoleName => one_of(gov_model::Role::ALL.iter().map(|r| r.as_str()));
+    /// What an export holds.
+    ExportKind => one_of(gov_model::ExportKind::ALL.iter().map(|k| k.as_str()));
+    /// The form of an export's body.
+    ExportFormat => one_of(gov_model::ExportFormat::ALL.iter().map(|f| f.as_str()));
+    /// The form of a report export: the PDF (default) or the sealed JSON bundle.
+    ReportFormat => one_of(["pdf", "json"]);
+    /// The form of an evidence bundle export: JSON only.
+    EvidenceFormat => one_of(["json"]);
+    /// The bytes of a PDF document.
+    PdfBytes => ObjectBuilder::new().schema_type(Type::String).content_media_type("application/pdf")
+        .description(Some("A PDF document (binary)."));
     RunStatus => one_of(gov_model::RunStatus::ALL.iter().map(|s| s.as_str()));
     IncidentStatus => one_of(gov_model::IncidentStatus::ALL.iter().map(|s| s.as_str()));
     Severity => one_of(gov_model::Severity::ALL.iter().map(|s| s.as_str()));

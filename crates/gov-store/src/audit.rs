@@ -215,3 +215,18 @@ pub fn insert_checkpoint(conn: &mut Conn<'_>, checkpoint: &AuditCheckpoint) -> R
     dispatch!(conn, |c| diesel::insert_into(audit_checkpoints::table).values(&row).execute(c))?;
     Ok(())
 }
+
+/// A tenant's audit rows about any of `resource_ids`, oldest first (in `seq` order).
+pub fn about(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    resource_ids: &[String],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let t = tenant.to_string();
+    let rows: Vec<AuditLogRow> = dispatch!(conn, |c| audit_logs::table
+        .filter(audit_logs::tenant_id.eq(&t).and(audit_logs::resource_id.eq_any(resource_ids)))
+        .order(audit_logs::seq.asc())
+        .select(AuditLogRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(AuditLogRow::into_model).collect()
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Settings a developer's shell may have exported; the tests set what they need explicitly.
-const AMBIENT: [&str; 14] = [
+const AMBIENT: [&str; 16] = [
     "DATABASE_URL",
     "ENV",
     "GO_LIVE_ENFORCE",
@@ -20,6 +20,8 @@ const AMBIENT: [&str; 14] = [
     "GOV_MAX_BODY_BYTES",
     "GOV_POOL_SIZE",
     "GOV_SHUTDOWN_GRACE_SECS",
+    "GOV_SIGNING_KEY",
+    "GOV_SIGNING_KEY_FILE",
     "GOV_SQLITE_SYNCHRONOUS",
     "GOV_URL",
     "GOV_WORKERS",

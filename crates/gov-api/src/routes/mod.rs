@@ -4,6 +4,7 @@
 mod accounts;
 mod activity;
 mod api_keys;
+mod exports;
 pub(crate) mod golive;
 mod health;
 pub(crate) mod heimdall;
@@ -113,6 +114,16 @@ where
                 .service(incidents::timeline)
                 .service(incidents::comments)
                 .service(incidents::add_comment)
+                // Evidence exports
+                .service(exports::export_evidence)
+                .service(exports::export_soc2)
+                .service(exports::export_executive_debrief)
+                .service(exports::incident_evidence)
+                .service(exports::run_evidence)
+                .service(exports::list)
+                .service(exports::download)
+                .service(exports::document)
+                .service(exports::public_key)
                 .wrap(from_fn(body::prepare))
                 .wrap(from_fn(auth::authenticate)),
         )

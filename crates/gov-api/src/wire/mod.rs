@@ -2,6 +2,7 @@
 //! evidence look in JSON. Field names are the seed's.
 
 pub mod evidence;
+pub mod export;
 pub mod incident;
 pub mod integer;
 pub mod policy;
