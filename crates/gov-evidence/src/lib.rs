@@ -15,5 +15,6 @@ pub mod verify;
 
 pub use build::{EvidenceRecords, Generation, evidence_bundle, executive_debrief, soc2_bundle};
 pub use bundle::*;
+pub use manifest::{ExportReport, LogExportManifest, MANIFEST_SCHEMA, verify_export};
 pub use sign::{KeyError, PublicKey, Sealed, SigningKey, bundle_hash, seal};
 pub use verify::{VerifyFailure, VerifyReport, verify_bundle};
