@@ -27,8 +27,13 @@ const PROD_EXEC: &[(&str, &str)] =
 const EXEMPT_PREFIXES: &[&str] = &["/api/governance/", "/api/v1/accounts/", "/api/v1/connectivity/api-keys/"];
 
 /// Writes that change nothing (answers only).
-const READ_ONLY_POSTS: &[&str] =
-    &["/api/v1/policies/validate", "/api/v1/traces/{trace_id}/replay", "/api/v1/runs/{run_id}/steps/check"];
+const READ_ONLY_POSTS: &[&str] = &[
+    "/api/v1/policies/validate",
+    "/api/v1/traces/{trace_id}/replay",
+    "/api/v1/runs/{run_id}/steps/check",
+    // An export reads; its record is evidence of the reading.
+    "/api/v1/logs/export",
+];
 
 /// The class of a request, by method and matched route pattern.
 pub fn classify(method: &Method, pattern: &str) -> Class {
