@@ -15,6 +15,7 @@ mod contract;
 mod documented;
 mod enforcement;
 mod errors;
+mod exports;
 mod faults;
 mod golive;
 mod governed_run;

@@ -7,10 +7,11 @@ use gov_store::{Backend, Db, DbOptions, StoreError, migrate};
 
 use crate::auth_cache::AuthCache;
 use crate::golive::GoLiveCache;
+use crate::signing::SigningState;
 use crate::snapshot_cache::SnapshotCache;
 use crate::{Clock, CreatedKey, Result, SystemClock};
 
-/// Everything a use case needs: the database and the clock. Cheap to clone.
+/// Everything a use case needs: the database, the clock and the signing key. Cheap to clone.
 #[derive(Clone)]
 pub struct Gov {
     pub(crate) db: Db,
@@ -18,6 +19,7 @@ pub struct Gov {
     pub(crate) snapshots: Arc<SnapshotCache>,
     pub(crate) auth_cache: Arc<AuthCache>,
     pub(crate) go_live_cache: Arc<GoLiveCache>,
+    pub(crate) signing: Arc<SigningState>,
 }
 
 /// Who is calling a use case and on behalf of which tenant.
@@ -43,6 +45,7 @@ impl Gov {
             snapshots: Arc::new(SnapshotCache::default()),
             auth_cache: Arc::new(AuthCache::default()),
             go_live_cache: Arc::new(GoLiveCache::default()),
+            signing: Arc::new(SigningState::default()),
         })
     }
 

@@ -117,6 +117,10 @@ id_type!(
     /// A cost record (one model's usage within one run).
     CostRecordId
 );
+id_type!(
+    /// One export of evidence (a bundle, a report, a log export).
+    ExportId
+);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 mod account;
 mod enums;
 mod evidence;
+mod export;
 mod ids;
 mod incident;
 mod levers;
@@ -21,9 +22,10 @@ pub use evidence::{
     AgentKill, CostRecord, OverrideKind, OverrideRecord, PolicySnapshot, PreventionRecord, SignalType,
     ThresholdSignal,
 };
+pub use export::{EvidenceExport, ExportFormat, ExportKind, KeySource, SigningKeyRecord};
 pub use ids::{
-    ApiKeyId, AuditLogId, CommentId, CostRecordId, IdParseError, IncidentId, LimitId, OverrideId, PolicyId,
-    PreventionRecordId, RunId, SignalId, SnapshotId, StepId, TenantId, TraceId, UserId,
+    ApiKeyId, AuditLogId, CommentId, CostRecordId, ExportId, IdParseError, IncidentId, LimitId, OverrideId,
+    PolicyId, PreventionRecordId, RunId, SignalId, SnapshotId, StepId, TenantId, TraceId, UserId,
 };
 pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus};
 pub use levers::{

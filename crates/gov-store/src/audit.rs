@@ -264,3 +264,18 @@ pub fn export_page(
     })?;
     rows.into_iter().map(|(seq, row)| Ok((seq, row.into_model()?))).collect()
 }
+
+/// A tenant's audit rows about any of `resource_ids`, oldest first (in `seq` order).
+pub fn about(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    resource_ids: &[String],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let t = tenant.to_string();
+    let rows: Vec<AuditLogRow> = dispatch!(conn, |c| audit_logs::table
+        .filter(audit_logs::tenant_id.eq(&t).and(audit_logs::resource_id.eq_any(resource_ids)))
+        .order(audit_logs::seq.asc())
+        .select(AuditLogRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(AuditLogRow::into_model).collect()
+}

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use gov_model::{
-    CostRecord, CostRecordId, OverrideRecord, Page, PageRequest, PolicyId, PreventionRecord, RunId,
-    SignalType, TenantId, ThresholdSignal, Timestamp, TraceId,
+    CostRecord, CostRecordId, IncidentId, OverrideRecord, Page, PageRequest, PolicyId, PreventionRecord,
+    RunId, SignalType, TenantId, ThresholdSignal, Timestamp, TraceId,
 };
 
 use crate::convert::to_db;
@@ -344,4 +344,53 @@ pub fn list_costs(
     })?;
     let items = rows.into_iter().map(CostRow::into_model).collect::<Result<_, _>>()?;
     Ok(Page { items, total, request: page })
+}
+
+/// The prevention records of a run or of an incident (an incident without a run has only its
+/// own), oldest first.
+pub fn prevention_of(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    run: Option<RunId>,
+    incident: IncidentId,
+) -> Result<Vec<PreventionRecord>, StoreError> {
+    let (t, i) = (tenant.to_string(), incident.to_string());
+    let r = run.map(|r| r.to_string());
+    let rows: Vec<PreventionRow> = dispatch!(conn, |c| {
+        let mut q = prevention_records::table.filter(prevention_records::tenant_id.eq(&t)).into_boxed();
+        q = match &r {
+            Some(r) => q.filter(prevention_records::run_id.eq(r).or(prevention_records::incident_id.eq(&i))),
+            None => q.filter(prevention_records::incident_id.eq(&i)),
+        };
+        q.order((prevention_records::created_at.asc(), prevention_records::record_id.asc()))
+            .select(PreventionRow::as_select())
+            .load(c)
+    })?;
+    rows.into_iter().map(PreventionRow::into_model).collect()
+}
+
+/// A run's threshold signals, oldest first.
+pub fn signals_of(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    run: RunId,
+) -> Result<Vec<ThresholdSignal>, StoreError> {
+    let (t, r) = (tenant.to_string(), run.to_string());
+    let rows: Vec<SignalRow> = dispatch!(conn, |c| threshold_signals::table
+        .filter(threshold_signals::tenant_id.eq(&t).and(threshold_signals::run_id.eq(&r)))
+        .order((threshold_signals::created_at.asc(), threshold_signals::signal_id.asc()))
+        .select(SignalRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(SignalRow::into_model).collect()
+}
+
+/// A run's cost records, by model.
+pub fn costs_of(conn: &mut Conn<'_>, tenant: TenantId, run: RunId) -> Result<Vec<CostRecord>, StoreError> {
+    let (t, r) = (tenant.to_string(), run.to_string());
+    let rows: Vec<CostRow> = dispatch!(conn, |c| cost_records::table
+        .filter(cost_records::tenant_id.eq(&t).and(cost_records::run_id.eq(&r)))
+        .order((cost_records::model.asc(), cost_records::cost_record_id.asc()))
+        .select(CostRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(CostRow::into_model).collect()
 }

@@ -175,3 +175,18 @@ pub fn comments(
     let items = rows.into_iter().map(CommentRow::into_model).collect::<Result<_, _>>()?;
     Ok(Page { items, total, request: page })
 }
+
+/// Every comment of an incident, oldest first (an export takes them all).
+pub fn all_comments(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    incident: IncidentId,
+) -> Result<Vec<IncidentComment>, StoreError> {
+    let (t, i) = (tenant.to_string(), incident.to_string());
+    let rows: Vec<CommentRow> = dispatch!(conn, |c| incident_comments::table
+        .filter(incident_comments::tenant_id.eq(&t).and(incident_comments::incident_id.eq(&i)))
+        .order((incident_comments::created_at.asc(), incident_comments::comment_id.asc()))
+        .select(CommentRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(CommentRow::into_model).collect()
+}

@@ -516,6 +516,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (key_id) {
+        key_id -> Text,
+        public_key -> Text,
+        private_key -> Nullable<Text>,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence_exports (export_id) {
+        export_id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        format -> Text,
+        incident_id -> Nullable<Text>,
+        run_id -> Nullable<Text>,
+        bundle_id -> Text,
+        bundle_hash -> Text,
+        key_id -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        reason -> Nullable<Text>,
+        artifact -> Nullable<Binary>,
+        document -> Binary,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -550,4 +581,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     kpi_event,
     regression_policy,
     regression_state,
+    signing_keys,
+    evidence_exports,
 );

@@ -3,6 +3,7 @@
 pub(crate) mod api_key;
 pub(crate) mod audit_log;
 pub(crate) mod evidence;
+pub(crate) mod export;
 pub(crate) mod incident;
 pub(crate) mod policy;
 pub(crate) mod run;
