@@ -27,7 +27,8 @@ async fn an_export_row_and_its_audit_row_are_written_together_and_never_change()
     let app = TestApp::spawn().await;
     let before = app.audit_count();
     let pdf = b"%PDF-1.7 not really".to_vec();
-    let export = app.gov.record_export(&app.caller(), new_export(ExportKind::Soc2, ExportFormat::Pdf, &pdf)).unwrap();
+    let export =
+        app.gov.record_export(&app.caller(), new_export(ExportKind::Soc2, ExportFormat::Pdf, &pdf)).unwrap();
     assert_eq!(app.audit_count(), before + 1);
     let tenant = app.tenant.tenant.id;
     assert_eq!(app.gov.get_export(tenant, export.export_id).unwrap(), export);
@@ -50,7 +51,10 @@ async fn an_export_row_and_its_audit_row_are_written_together_and_never_change()
     assert_eq!(app.gov.export_artifact(tenant, export.export_id).unwrap().1.as_deref(), Some(&pdf[..]));
 
     let other = app.create_tenant("tenant-b");
-    assert!(app.gov.get_export(other.tenant.id, export.export_id).is_err(), "another tenant's export is not found");
+    assert!(
+        app.gov.get_export(other.tenant.id, export.export_id).is_err(),
+        "another tenant's export is not found"
+    );
 }
 
 #[tokio::test]

@@ -45,12 +45,12 @@ pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
+pub use gov_store::audit::TimeRange;
 pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
 pub use gov_store::exports::ExportFilter;
 pub use gov_store::incidents::IncidentFilter;
 pub use gov_store::policies::PolicyFilter;
 pub use gov_store::runs::{RunFilter, RunSort};
-pub use gov_store::audit::TimeRange;
 pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
@@ -58,7 +58,9 @@ pub use heimdall::{
     Gate, HeimdallPolicyChange, Judged, NewRecommendation, TRIAL_WINDOW_DAYS, gate_reason, gates,
 };
 pub use library::{Template, templates};
-pub use log_export::{FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic};
+pub use log_export::{
+    FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
+};
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,

@@ -4,15 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use gov_model::{AuditEntry, NewAuditEntry, TenantId, Timestamp, TraceSummary};
+use gov_model::{
+    AuditEntry, EvidenceExport, ExportFormat, ExportId, ExportKind, TenantId, Timestamp, TraceSummary,
+};
 use gov_store::audit::{self as audit_store, AuditFilter, TimeRange};
-use serde_json::json;
 use gov_store::traces::{self, TraceFilter, TraceKey};
 
 use gov_evidence::chain::canonical_time;
 use gov_evidence::{LogExportManifest, MANIFEST_SCHEMA};
 
-use crate::{Caller, Error, Gov, Result, audit};
+use crate::exports::NewExport;
+use crate::{Caller, Error, Gov, Result};
 
 /// The log topics that can be exported (seed 000 §12.5); `system` has no log yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +37,10 @@ impl LogTopic {
     pub fn parse(name: &str) -> Result<LogTopic> {
         LogTopic::ALL.into_iter().find(|t| t.as_str() == name).ok_or_else(|| {
             let known = if name == "system" { "system logs are not recorded yet; " } else { "" };
-            Error::invalid("topic", format!("{name:?} is not a log topic ({known}the topics are llm_runs and audit)"))
+            Error::invalid(
+                "topic",
+                format!("{name:?} is not a log topic ({known}the topics are llm_runs and audit)"),
+            )
         })
     }
 
@@ -124,7 +129,7 @@ enum Position {
 /// A log export that has begun: its id (the future export record's), when, and its first cursor.
 #[derive(Debug, Clone)]
 pub struct LogExportStart {
-    pub export_id: String,
+    pub export_id: ExportId,
     pub started_at: Timestamp,
     pub cursor: LogCursor,
 }
@@ -152,10 +157,10 @@ impl LogRows {
 /// A log export whose body was sent to its end: what the manifest states.
 #[derive(Debug, Clone)]
 pub struct FinishedLogExport {
-    pub export_id: String,
+    pub export_id: ExportId,
     pub spec: LogExportSpec,
-    /// `json` or `csv`.
-    pub format: &'static str,
+    /// `Json` or `Csv`.
+    pub format: ExportFormat,
     pub started_at: Timestamp,
     pub row_count: u64,
     pub body_bytes: u64,
@@ -178,10 +183,10 @@ pub(crate) fn manifest(
 ) -> LogExportManifest {
     LogExportManifest {
         schema: MANIFEST_SCHEMA.to_owned(),
-        export_id: done.export_id.clone(),
+        export_id: done.export_id.to_string(),
         tenant_id: tenant.to_string(),
         topic: done.spec.topic().as_str().to_owned(),
-        format: done.format.to_owned(),
+        format: done.format.as_str().to_owned(),
         filters: done.spec.filters(),
         order: done.spec.topic().order().to_owned(),
         row_count: done.row_count,
@@ -201,13 +206,15 @@ impl Gov {
         spec.validate()?;
         let started_at = self.clock.now();
         let position = match spec.topic() {
-            LogTopic::Audit => Position::Audit { after: 0, upto: self.db.read(|c| audit_store::last_seq(c, tenant))? },
+            LogTopic::Audit => {
+                Position::Audit { after: 0, upto: self.db.read(|c| audit_store::last_seq(c, tenant))? }
+            }
             LogTopic::LlmRuns => {
                 Position::LlmRuns { after: None, upto: self.db.read(|c| traces::last_key(c, tenant))? }
             }
         };
         Ok(LogExportStart {
-            export_id: uuid::Uuid::now_v7().to_string(),
+            export_id: ExportId::new(),
             started_at,
             cursor: LogCursor { position, done: false },
         })
@@ -227,8 +234,9 @@ impl Gov {
         }
         let rows = match (&spec.selection, &mut cursor.position) {
             (LogSelection::Audit(filter), Position::Audit { after, upto }) => {
-                let page =
-                    self.db.read(|c| audit_store::export_page(c, tenant, filter, spec.range, *after, *upto, limit))?;
+                let page = self.db.read(|c| {
+                    audit_store::export_page(c, tenant, filter, spec.range, *after, *upto, limit)
+                })?;
                 if let Some((seq, _)) = page.last() {
                     *after = *seq;
                 }
@@ -255,26 +263,30 @@ impl Gov {
 }
 
 impl Gov {
-    /// Records a log export whose body was sent to its end: the sealed manifest and its audit
-    /// row, in one transaction. Returns the manifest.
-    pub fn finish_log_export(&self, caller: &Caller, done: FinishedLogExport) -> Result<LogExportManifest> {
-        let now = self.clock.now();
-        let manifest = manifest(caller.tenant_id, &done, now, &caller.actor.id);
-        let (tenant, actor, m) = (caller.tenant_id, caller.actor.clone(), manifest.clone());
-        self.db.write(move |c| {
-            let entry = NewAuditEntry {
-                action: "evidence.logs_exported",
-                resource_type: "evidence_export",
-                resource_id: m.export_id.clone(),
-                details: json!({
-                    "topic": m.topic, "format": m.format, "filters": m.filters,
-                    "row_count": m.row_count, "body_blake3": m.body_blake3,
-                }),
-            };
-            audit::record(c, tenant, &actor, entry, now)?;
-            Ok::<_, Error>(())
-        })?;
-        Ok(manifest)
+    /// Records a log export whose body was sent to its end: seals its manifest with the
+    /// deployment key and writes the `evidence_exports` row (kind `logs`, no artifact, the sealed
+    /// manifest as document) and its audit row in one transaction. Returns the record.
+    pub fn finish_log_export(&self, caller: &Caller, done: FinishedLogExport) -> Result<EvidenceExport> {
+        let manifest = manifest(caller.tenant_id, &done, self.clock.now(), &caller.actor.id);
+        let (key, _) = self.signing_key()?;
+        let sealed = gov_evidence::seal(&manifest, &key);
+        self.record_export(
+            caller,
+            NewExport {
+                export_id: done.export_id,
+                kind: ExportKind::Logs,
+                format: done.format,
+                incident_id: None,
+                run_id: None,
+                bundle_id: done.export_id.to_string(),
+                bundle_hash: sealed.bundle_hash,
+                key_id: sealed.key_id,
+                reason: None,
+                artifact: None,
+                size_bytes: i64::try_from(done.body_bytes).unwrap_or(i64::MAX),
+                document: sealed.bytes,
+            },
+        )
     }
 }
 
@@ -293,7 +305,8 @@ mod tests {
     fn topics_parse_and_an_unknown_one_names_those_that_exist() {
         assert_eq!(LogTopic::parse("audit").unwrap(), LogTopic::Audit);
         assert_eq!(LogTopic::parse("llm_runs").unwrap(), LogTopic::LlmRuns);
-        for (name, says) in [("system", "system logs are not recorded yet"), ("AUDIT", "llm_runs and audit")] {
+        for (name, says) in [("system", "system logs are not recorded yet"), ("AUDIT", "llm_runs and audit")]
+        {
             let err = LogTopic::parse(name).unwrap_err().to_string();
             assert!(err.contains(says) && err.contains("topic"), "{err}");
         }

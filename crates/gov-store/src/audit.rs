@@ -260,7 +260,10 @@ pub fn export_page(
         if let Some(to) = range.to {
             q = q.filter(audit_logs::timestamp.le(to_db(to)));
         }
-        q.order(audit_logs::seq.asc()).limit(limit).select((audit_logs::seq, AuditLogRow::as_select())).load(c)
+        q.order(audit_logs::seq.asc())
+            .limit(limit)
+            .select((audit_logs::seq, AuditLogRow::as_select()))
+            .load(c)
     })?;
     rows.into_iter().map(|(seq, row)| Ok((seq, row.into_model()?))).collect()
 }

@@ -15,9 +15,10 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, post, web};
 use gov_facades::{
-    AuditQuery, Caller, Gov, LogCursor, LogExportSpec, LogRows, LogSelection, LogTopic, TimeRange, TraceFilter,
+    AuditQuery, Caller, Gov, LogCursor, LogExportSpec, LogRows, LogSelection, LogTopic, TimeRange,
+    TraceFilter,
 };
-use gov_model::{RunId, TenantId, Timestamp};
+use gov_model::{ExportFormat, ExportId, RunId, TenantId, Timestamp};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
@@ -83,6 +84,13 @@ impl Format {
         match self {
             Format::Json => "json",
             Format::Csv => "csv",
+        }
+    }
+
+    fn stored(self) -> ExportFormat {
+        match self {
+            Format::Json => ExportFormat::Json,
+            Format::Csv => ExportFormat::Csv,
         }
     }
 
@@ -179,14 +187,14 @@ pub async fn export(
         let (gov, spec) = (gov.clone(), spec.clone());
         blocking(move || gov.begin_log_export(tenant, &spec)).await?
     };
-    let export_id = start.export_id.clone();
+    let export_id = start.export_id;
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     actix_web::rt::spawn(produce(gov.clone(), tenant, spec.clone(), start.cursor, Encoder::new(format), tx));
-    let finish = Finish { gov, caller: auth.caller, spec, format, export_id: export_id.clone(), started_at: start.started_at };
+    let finish = Finish { gov, caller: auth.caller, spec, format, export_id, started_at: start.started_at };
     let extension = format.as_str();
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
-        .insert_header(("X-Gov-Export-Id", export_id.clone()))
+        .insert_header(("X-Gov-Export-Id", export_id.to_string()))
         .insert_header((header::LOCATION, format!("/api/v1/exports/{export_id}")))
         .insert_header((
             header::CONTENT_DISPOSITION,
@@ -312,12 +320,13 @@ impl Encoder {
     }
 
     fn page(&mut self, rows: LogRows) -> Result<Bytes, gov_facades::Error> {
-        let failed = |e: &dyn std::fmt::Display| gov_facades::Error::Internal(format!("encoding a log export: {e}"));
+        let failed =
+            |e: &dyn std::fmt::Display| gov_facades::Error::Internal(format!("encoding a log export: {e}"));
         let count = rows.len() as u64;
         let out = match self.format {
             Format::Json => {
                 let mut out = Vec::with_capacity(rows.len() * 512);
-                let mut item = |out: &mut Vec<u8>, i: u64, value: &dyn erased::Item| {
+                let item = |out: &mut Vec<u8>, i: u64, value: &dyn erased::Item| {
                     if self.rows + i > 0 {
                         out.push(b',');
                     }
@@ -434,7 +443,7 @@ struct Finish {
     caller: Caller,
     spec: LogExportSpec,
     format: Format,
-    export_id: String,
+    export_id: ExportId,
     started_at: Timestamp,
 }
 
@@ -445,7 +454,7 @@ impl Finish {
             let done = gov_facades::FinishedLogExport {
                 export_id,
                 spec,
-                format: format.as_str(),
+                format: format.stored(),
                 started_at,
                 row_count: sent.rows,
                 body_bytes: sent.bytes,
