@@ -49,6 +49,7 @@ fn count_sql(table: &str) -> String {
             "SELECT count(*) AS n FROM regression_state WHERE last_checked_at IS NOT NULL".into()
         }
         "audit_logs"
+        | "evidence_exports"
         | "aos_trace_steps"
         | "policy_override_records"
         | "risk_event"
@@ -178,6 +179,7 @@ fn request(call: &str, f: &Fixtures) -> (String, Value, StatusCode) {
         | "POST /api/governance/go-live/kill-switch/release" => {
             (call.to_owned(), json!({"reason": "docs"}), ok)
         }
+        "POST /api/v1/logs/export" => (call.to_owned(), json!({"topic": "audit", "format": "csv"}), ok),
         other => panic!("docs/API.md lists {other:?}: teach this test how to call it"),
     };
     (path.trim_start_matches("POST ").to_owned(), body, status)
