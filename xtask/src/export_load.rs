@@ -18,7 +18,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let server = server::start(
         root,
         &server::Options {
-            release: true,
+            release: options.release,
             database_url: options.database_url.clone(),
             sqlite_synchronous: options.sqlite_synchronous.clone(),
         },

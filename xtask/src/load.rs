@@ -29,6 +29,8 @@ pub struct Options {
     pub requests: usize,
     pub database_url: Option<String>,
     pub sqlite_synchronous: String,
+    /// Run the release build of gov (`--debug`: the debug one, quicker to build).
+    pub release: bool,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             requests: 20_000,
             database_url: None,
             sqlite_synchronous: "full".into(),
+            release: true,
         }
     }
 }
@@ -53,7 +56,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let server = server::start(
         root,
         &server::Options {
-            release: true,
+            release: options.release,
             database_url: options.database_url.clone(),
             sqlite_synchronous: options.sqlite_synchronous.clone(),
         },

@@ -437,6 +437,9 @@ mod erased {
     }
 }
 
+/// Writing the export's record (a blocking call awaited by the body).
+type Recording = Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
+
 /// How the export is recorded once every byte was handed out.
 struct Finish {
     gov: Gov,
@@ -448,7 +451,7 @@ struct Finish {
 }
 
 impl Finish {
-    fn record(self, sent: Sent) -> Pin<Box<dyn Future<Output = Result<(), ApiError>>>> {
+    fn record(self, sent: Sent) -> Recording {
         Box::pin(async move {
             let Finish { gov, caller, spec, format, export_id, started_at } = self;
             let done = gov_facades::FinishedLogExport {
@@ -471,7 +474,7 @@ impl Finish {
 struct ExportBody {
     rx: mpsc::Receiver<Msg>,
     finish: Option<Finish>,
-    recording: Option<Pin<Box<dyn Future<Output = Result<(), ApiError>>>>>,
+    recording: Option<Recording>,
     ended: bool,
 }
 
