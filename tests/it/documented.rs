@@ -49,6 +49,7 @@ fn count_sql(table: &str) -> String {
             "SELECT count(*) AS n FROM regression_state WHERE last_checked_at IS NOT NULL".into()
         }
         "audit_logs"
+        | "evidence_exports"
         | "aos_trace_steps"
         | "policy_override_records"
         | "risk_event"
@@ -194,6 +195,7 @@ fn request(call: &str, f: &Fixtures) -> (String, Value, StatusCode) {
             json!({"reason": "docs"}),
             StatusCode::CREATED,
         ),
+        "POST /api/v1/logs/export" => (call.to_owned(), json!({"topic": "audit", "format": "csv"}), ok),
         other => panic!("docs/API.md lists {other:?}: teach this test how to call it"),
     };
     (path.trim_start_matches("POST ").to_owned(), body, status)

@@ -23,6 +23,7 @@ mod heimdall;
 mod incidents;
 mod integrity;
 mod isolation;
+mod log_export;
 mod migrations;
 mod operations;
 mod policies;

@@ -24,6 +24,14 @@ impl Response {
     }
 }
 
+/// A response read to its end without keeping its body.
+pub struct Streamed {
+    pub status: u16,
+    pub bytes: u64,
+    /// CRLF-terminated lines in the body.
+    pub lines: u64,
+}
+
 impl Client {
     pub fn connect(addr: &str) -> Result<Client> {
         let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
@@ -77,5 +85,85 @@ impl Client {
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body)?;
         Ok(Response { status, body })
+    }
+
+    /// Sends one request and reads a chunked (or Content-Length) response to its end, counting
+    /// its bytes and lines instead of keeping them.
+    pub fn send_streamed(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<Streamed> {
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
+        if let Some(key) = key {
+            head.push_str(&format!("Authorization: Bearer {key}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()));
+        self.writer.write_all(head.as_bytes())?;
+        self.writer.write_all(body.as_bytes())?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line)?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("bad status line {line:?}"))?;
+        let (mut length, mut chunked) = (None, false);
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line)?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse::<u64>().ok();
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.trim().eq_ignore_ascii_case("chunked");
+                }
+            }
+        }
+        let mut out = Streamed { status, bytes: 0, lines: 0 };
+        let mut buf = vec![0; 64 * 1024];
+        let mut last = 0u8;
+        let mut take = |reader: &mut BufReader<TcpStream>, mut n: u64, out: &mut Streamed| -> Result<()> {
+            while n > 0 {
+                let want = n.min(buf.len() as u64) as usize;
+                reader.read_exact(&mut buf[..want])?;
+                for &b in &buf[..want] {
+                    if b == b'\n' && last == b'\r' {
+                        out.lines += 1;
+                    }
+                    last = b;
+                }
+                out.bytes += want as u64;
+                n -= want as u64;
+            }
+            Ok(())
+        };
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line)?;
+                let size = u64::from_str_radix(line.trim_end().split(';').next().unwrap_or(""), 16)
+                    .with_context(|| format!("bad chunk size {line:?}"))?;
+                if size == 0 {
+                    line.clear();
+                    self.reader.read_line(&mut line)?;
+                    break;
+                }
+                take(&mut self.reader, size, &mut out)?;
+                line.clear();
+                self.reader.read_line(&mut line)?;
+            }
+        } else {
+            let Some(length) = length else { bail!("response neither chunked nor with Content-Length") };
+            take(&mut self.reader, length, &mut out)?;
+        }
+        Ok(out)
     }
 }

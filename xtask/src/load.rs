@@ -8,6 +8,8 @@
 //! - `read`: authenticated `GET /api/v1/accounts/`, the floor of any authenticated request.
 //! - `risk`: reserve-then-settle pairs on one contended cap (WHOLESALE, and GLOBAL with it); one
 //!   request of the report is one pair.
+//! - `export`: a streamed CSV log export of `--requests` audit rows, then of twice as many
+//!   (`export_load.rs`): rows/s and the server's resident memory at both sizes.
 //! - `kpi`: KPI events on one enabled tripwire with the seed's sizes (window 50, baseline 200), so
 //!   every event is recorded and then evaluated over its 250 newest events (steady 90% success: it
 //!   never trips).
@@ -27,6 +29,8 @@ pub struct Options {
     pub requests: usize,
     pub database_url: Option<String>,
     pub sqlite_synchronous: String,
+    /// Run the release build of gov (`--debug`: the debug one, quicker to build).
+    pub release: bool,
 }
 
 impl Default for Options {
@@ -37,18 +41,22 @@ impl Default for Options {
             requests: 20_000,
             database_url: None,
             sqlite_synchronous: "full".into(),
+            release: true,
         }
     }
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
+    if options.scenario == "export" {
+        return crate::export_load::run(root, options);
+    }
     if options.clients == 0 || options.requests < options.clients {
         bail!("need at least one client and one request per client");
     }
     let server = server::start(
         root,
         &server::Options {
-            release: true,
+            release: options.release,
             database_url: options.database_url.clone(),
             sqlite_synchronous: options.sqlite_synchronous.clone(),
         },

@@ -3,6 +3,7 @@
 //! (`cargo xtask spec`) and the load harness (`cargo xtask load`).
 
 mod ci;
+mod export_load;
 mod http;
 mod layers;
 mod load;
@@ -29,7 +30,7 @@ commands:
                   start gov on a fresh database and check its OpenAPI document with
                   openapi-spec-validator and a bounded schemathesis run (every check);
                   skipped when the tools are missing, unless --require (or CI=true)
-  load [--scenario steps|read|risk|kpi] [--clients N] [--requests N] [--database-url URL]
+  load [--scenario steps|read|risk|kpi|export] [--debug] [--clients N] [--requests N] [--database-url URL]
        [--sqlite-synchronous full|normal]
                   build a release gov, start it on a fresh database and drive a hot
                   path with N concurrent clients; prints throughput and latency
@@ -93,6 +94,7 @@ fn run(args: &[&str]) -> Result<()> {
                     "--requests" => options.requests = value()?.parse().context("--requests")?,
                     "--database-url" => options.database_url = Some(value()?.to_owned()),
                     "--sqlite-synchronous" => options.sqlite_synchronous = value()?.to_owned(),
+                    "--debug" => options.release = false,
                     other => bail!("unknown flag for `load`: {other}\n\n{USAGE}"),
                 }
             }

@@ -25,7 +25,15 @@ pub struct Server {
     pub addr: String,
     /// The default tenant's admin key, printed once on an empty database.
     pub key: String,
+    /// The database it serves (the SQLite file in the scratch directory, or the given URL).
+    pub database_url: String,
     _dir: Option<TempDir>,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Server {
@@ -95,7 +103,7 @@ pub fn start(root: &Path, options: &Options) -> Result<Server> {
     let key = key.context("gov printed no admin key (is the database empty?)")?;
     // Keep reading what gov prints, so a full pipe never blocks it.
     std::thread::spawn(move || lines.for_each(drop));
-    let server = Server { child, addr, key, _dir: dir };
+    let server = Server { child, addr, key, database_url: url, _dir: dir };
     let deadline = Instant::now() + Duration::from_secs(30);
     while Client::connect(&server.addr)
         .and_then(|mut c| c.send("GET", "/readyz", None, None))

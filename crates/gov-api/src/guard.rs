@@ -31,11 +31,12 @@ const READ_ONLY_POSTS: &[&str] = &[
     "/api/v1/policies/validate",
     "/api/v1/traces/{trace_id}/replay",
     "/api/v1/runs/{run_id}/steps/check",
-    // Exporting evidence reads an incident (its only write is the export's own record): an
-    // auditor can export while the kill switch is engaged.
+    // Exporting evidence reads (its only write is the export's own record): an auditor can
+    // export while the kill switch is engaged.
     "/api/v1/incidents/{incident_id}/export/evidence",
     "/api/v1/incidents/{incident_id}/export/soc2",
     "/api/v1/incidents/{incident_id}/export/executive-debrief",
+    "/api/v1/logs/export",
 ];
 
 /// The class of a request, by method and matched route pattern.

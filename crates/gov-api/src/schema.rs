@@ -94,6 +94,10 @@ schema_types! {
     ConflictStrategy => one_of(gov_model::ConflictStrategy::ALL.iter().map(|s| s.as_str()));
     LimitScope => one_of(gov_model::LimitScope::ALL.iter().map(|s| s.as_str()));
     RegressionAction => one_of(gov_model::RegressionAction::ALL.iter().map(|s| s.as_str()));
+    /// A log topic that can be exported.
+    LogTopicName => one_of(["llm_runs", "audit"]);
+    /// The format of a log export.
+    LogExportFormat => one_of(["json", "csv"]);
     /// `asc` or `desc`.
     Direction => one_of(["asc", "desc"]);
     /// What runs are sorted by.

@@ -17,6 +17,7 @@ mod gov;
 mod heimdall;
 mod incidents;
 mod library;
+mod log_export;
 mod policies;
 mod regression;
 mod review;
@@ -44,6 +45,7 @@ pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
+pub use gov_store::audit::TimeRange;
 pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
 pub use gov_store::exports::ExportFilter;
 pub use gov_store::incidents::IncidentFilter;
@@ -56,6 +58,9 @@ pub use heimdall::{
     Gate, HeimdallPolicyChange, Judged, NewRecommendation, TRIAL_WINDOW_DAYS, gate_reason, gates,
 };
 pub use library::{Template, templates};
+pub use log_export::{
+    FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
+};
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,

@@ -216,6 +216,58 @@ pub fn insert_checkpoint(conn: &mut Conn<'_>, checkpoint: &AuditCheckpoint) -> R
     Ok(())
 }
 
+/// A time range on a log's time column; `None` ends are open. Both ends are inclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// One keyset page of a log export: up to `limit` of a tenant's rows matching `filter` and
+/// `range` (on `timestamp`) with `after < seq <= upto`, in `seq` order (the trail's order), each
+/// with its `seq` (the next page's `after`). Uses the `(tenant_id, seq)` index, never OFFSET.
+pub fn export_page(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    filter: &AuditFilter,
+    range: TimeRange,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+    let t = tenant.to_string();
+    let rows: Vec<(i64, AuditLogRow)> = dispatch!(conn, |c| {
+        let mut q = audit_logs::table
+            .filter(audit_logs::tenant_id.eq(&t))
+            .filter(audit_logs::seq.gt(after))
+            .filter(audit_logs::seq.le(upto))
+            .into_boxed();
+        if let Some(v) = &filter.action {
+            q = q.filter(audit_logs::action.eq(v));
+        }
+        if let Some(v) = &filter.resource_type {
+            q = q.filter(audit_logs::resource_type.eq(v));
+        }
+        if let Some(v) = &filter.resource_id {
+            q = q.filter(audit_logs::resource_id.eq(v));
+        }
+        if let Some(v) = &filter.actor_id {
+            q = q.filter(audit_logs::actor_id.eq(v));
+        }
+        if let Some(from) = range.from {
+            q = q.filter(audit_logs::timestamp.ge(to_db(from)));
+        }
+        if let Some(to) = range.to {
+            q = q.filter(audit_logs::timestamp.le(to_db(to)));
+        }
+        q.order(audit_logs::seq.asc())
+            .limit(limit)
+            .select((audit_logs::seq, AuditLogRow::as_select()))
+            .load(c)
+    })?;
+    rows.into_iter().map(|(seq, row)| Ok((seq, row.into_model()?))).collect()
+}
+
 /// A tenant's audit rows about any of `resource_ids`, oldest first (in `seq` order).
 pub fn about(
     conn: &mut Conn<'_>,

@@ -183,3 +183,79 @@ pub fn all_steps(
         .load(c))?;
     rows.into_iter().map(StepRow::into_model).collect()
 }
+
+/// A trace's place in a log export's order: `(started_at, trace_id)`.
+pub type TraceKey = (Timestamp, TraceId);
+
+/// The largest key of a tenant's traces (where an export that begins now ends).
+pub fn last_key(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Option<TraceKey>, StoreError> {
+    let t = tenant.to_string();
+    let row: Option<(time::PrimitiveDateTime, String)> = dispatch!(conn, |c| aos_traces::table
+        .filter(aos_traces::tenant_id.eq(&t))
+        .order((aos_traces::started_at.desc(), aos_traces::trace_id.desc()))
+        .select((aos_traces::started_at, aos_traces::trace_id))
+        .first(c)
+        .optional())?;
+    row.map(|(at, id)| Ok((crate::convert::from_db(at), crate::convert::parse("aos_traces.trace_id", &id)?)))
+        .transpose()
+}
+
+/// One keyset page of a log export: up to `limit` of a tenant's traces matching `filter` and
+/// `range` (on `started_at`) with `after < (started_at, trace_id) <= upto`, oldest first. Uses
+/// the `(tenant_id, started_at)` index, never OFFSET.
+pub fn export_page(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    filter: &TraceFilter,
+    range: crate::audit::TimeRange,
+    after: Option<&TraceKey>,
+    upto: &TraceKey,
+    limit: i64,
+) -> Result<Vec<TraceSummary>, StoreError> {
+    let t = tenant.to_string();
+    let run = filter.run_id.map(|r| r.to_string());
+    let after = after.map(|(at, id)| (to_db(*at), id.to_string()));
+    let (upto_at, upto_id) = (to_db(upto.0), upto.1.to_string());
+    let rows: Vec<TraceRow> = dispatch!(conn, |c| {
+        let mut q = aos_traces::table
+            .filter(aos_traces::tenant_id.eq(&t))
+            .filter(
+                aos_traces::started_at
+                    .lt(upto_at)
+                    .or(aos_traces::started_at.eq(upto_at).and(aos_traces::trace_id.le(&upto_id))),
+            )
+            .into_boxed();
+        if let Some((at, id)) = &after {
+            q = q.filter(
+                aos_traces::started_at
+                    .gt(*at)
+                    .or(aos_traces::started_at.eq(*at).and(aos_traces::trace_id.gt(id))),
+            );
+        }
+        if let Some(s) = &filter.status {
+            q = q.filter(aos_traces::status.eq(s));
+        }
+        if let Some(a) = &filter.agent_id {
+            q = q.filter(aos_traces::agent_id.eq(a));
+        }
+        if let Some(r) = &run {
+            q = q.filter(aos_traces::run_id.eq(r));
+        }
+        match filter.has_violation {
+            Some(true) => q = q.filter(aos_traces::violation_step_index.is_not_null()),
+            Some(false) => q = q.filter(aos_traces::violation_step_index.is_null()),
+            None => {}
+        }
+        if let Some(from) = range.from {
+            q = q.filter(aos_traces::started_at.ge(to_db(from)));
+        }
+        if let Some(to) = range.to {
+            q = q.filter(aos_traces::started_at.le(to_db(to)));
+        }
+        q.order((aos_traces::started_at.asc(), aos_traces::trace_id.asc()))
+            .limit(limit)
+            .select(TraceRow::as_select())
+            .load(c)
+    })?;
+    rows.into_iter().map(TraceRow::into_model).collect()
+}

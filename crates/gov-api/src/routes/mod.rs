@@ -9,6 +9,7 @@ pub(crate) mod golive;
 mod health;
 pub(crate) mod heimdall;
 mod incidents;
+mod log_export;
 mod logs;
 mod policies;
 mod policy_controls;
@@ -59,6 +60,7 @@ where
                 .service(api_keys::rotate)
                 .service(logs::audit_integrity)
                 .service(logs::audit)
+                .service(log_export::export)
                 .service(traces::llm_runs)
                 // Policies: fixed paths before `/policies/{policy_id}`.
                 .service(policies::list)
