@@ -141,6 +141,14 @@ fn tampered_copies_fail_naming_the_first_bad_item() {
             String::from_utf8(evidence.clone()).unwrap().replacen("AGT-001", "AGT-002", 1).into_bytes(),
             "bundle hash: the document does not match its signed hash",
         ),
+        (
+            "a step edited after signing",
+            String::from_utf8(evidence.clone())
+                .unwrap()
+                .replacen("\"tokens\":3333", "\"tokens\":33", 1)
+                .into_bytes(),
+            "bundle hash: the document does not match its signed hash",
+        ),
         ("another deployment's key", by_other, "signature: signed by key"),
     ];
     for (name, bytes, expected) in cases {
@@ -150,6 +158,13 @@ fn tampered_copies_fail_naming_the_first_bad_item() {
         let stdout = text(&out.stdout);
         assert!(stdout.starts_with(&format!("FAILED {expected}")), "{name}: {stdout}");
         assert!(text(&out.stderr).contains(expected), "{name}: {}", text(&out.stderr));
+        if name == "a step edited after signing" {
+            // The changed evidence is named too.
+            assert!(
+                stdout.contains("the first changed item: step 1: hash does not match its content"),
+                "{stdout}"
+            );
+        }
     }
 }
 

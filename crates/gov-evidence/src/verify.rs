@@ -57,7 +57,17 @@ pub fn verify_bundle(document: &[u8], pinned: Option<&PublicKey>) -> Result<Veri
         Ok(v) => v,
         Err(e) => return fail("document", format!("not JSON: {e}")),
     };
-    let (integrity, hash, key) = check_integrity(&value, pinned)?;
+    let (integrity, hash, key) = match check_integrity(&value, pinned) {
+        Ok(sealed) => sealed,
+        // Edited after signing: name the changed evidence too, when the checks below find it.
+        Err(mut failure) if failure.item == "bundle hash" => {
+            if let Err(inner) = check_content(value) {
+                failure.problem.push_str(&format!("; the first changed item: {inner}"));
+            }
+            return Err(failure);
+        }
+        Err(failure) => return Err(failure),
+    };
     let mut checks = vec![
         format!("bundle hash: {hash} ({CANONICALIZATION}, {HASH_ALGORITHM}) covers every member"),
         format!(
@@ -66,6 +76,24 @@ pub fn verify_bundle(document: &[u8], pinned: Option<&PublicKey>) -> Result<Veri
             if pinned.is_some() { "the pinned key" } else { "the embedded key, NOT pinned" }
         ),
     ];
+    let (kind, evidence, content_checks) = check_content(value)?;
+    checks.extend(content_checks);
+    Ok(VerifyReport {
+        kind,
+        bundle_id: evidence.bundle_id.clone(),
+        bundle_hash: hash,
+        key_id: integrity.key_id,
+        key_pinned: pinned.is_some(),
+        incident_id: evidence.incident_id.clone(),
+        run_id: evidence.run_id.clone(),
+        step_count: evidence.steps.len(),
+        inflection_step: inflection_step(&evidence),
+        checks,
+    })
+}
+
+/// Everything after the signature: the typed bundle, its evidence and its derived members.
+fn check_content(value: Value) -> Result<(BundleKind, EvidenceBundle, Vec<String>), VerifyFailure> {
     let kind = match value.get("kind").cloned().map(serde_json::from_value::<BundleKind>) {
         Some(Ok(kind)) => kind,
         Some(Err(_)) => return fail("kind", "not evidence, soc2 or executive_debrief"),
@@ -93,20 +121,9 @@ pub fn verify_bundle(document: &[u8], pinned: Option<&PublicKey>) -> Result<Veri
         format!("{:?} is not a format this verifier knows ({BUNDLE_FORMAT})", evidence.format)
     })?;
     ensure(evidence.kind == kind, "kind", || "differs between the bundle and its evidence".to_owned())?;
-    checks.extend(check_evidence(&evidence)?);
+    let mut checks = check_evidence(&evidence)?;
     checks.push(check_derived(&evidence, derived)?);
-    Ok(VerifyReport {
-        kind,
-        bundle_id: evidence.bundle_id.clone(),
-        bundle_hash: hash,
-        key_id: integrity.key_id,
-        key_pinned: pinned.is_some(),
-        incident_id: evidence.incident_id.clone(),
-        run_id: evidence.run_id.clone(),
-        step_count: evidence.steps.len(),
-        inflection_step: inflection_step(&evidence),
-        checks,
-    })
+    Ok((kind, evidence, checks))
 }
 
 enum Derived {

@@ -214,7 +214,7 @@ fn the_tamper_matrix_names_each_item() {
             After::Edited,
             false,
             "bundle hash",
-            "changed after signing",
+            "changed after signing; the first changed item: step 1: hash does not match its content",
         ),
         (
             "re-signed by another key, pinned",
