@@ -27,8 +27,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let account = client.send("GET", "/api/v1/accounts/", Some(&server.key), None)?.json()?;
     let tenant = account["entity"]["tenant_id"].as_str().context("no tenant id")?.to_owned();
     let rows = options.requests;
-    let memory = memory(server.pid())?;
-    println!("export: server before any export: VmRSS {} kB, VmHWM {} kB", memory.0, memory.1);
+    let (rss, hwm) = memory(server.pid())?;
+    println!("export: server before any export: VmRSS {rss} kB, VmHWM {hwm} kB");
     let mut total = 0;
     for round in 1..=2 {
         insert_rows(&server.database_url, &tenant, rows)?;
