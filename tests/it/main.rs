@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod api_keys;
 mod audit_integrity;
+mod auditor;
 mod auth;
 mod bodies;
 mod cli;

@@ -152,6 +152,7 @@ async fn the_openapi_document_covers_every_endpoint() {
         "GET /api/v1/exports/{export_id}",
         "GET /api/v1/exports/{export_id}/document",
         "GET /api/v1/evidence/public-key",
+        "POST /api/v1/logs/export",
         "POST /api/v1/policies/limits/",
         "POST /api/v1/policies/rules/",
         "POST /api/v1/policies/validate",
