@@ -77,7 +77,9 @@ async fn an_auditor_verifies_the_seed_scenarios_exports_offline_and_sees_every_t
     put("debrief.pdf", &debrief_pdf.bytes);
     put("key.txt", key.as_bytes());
 
-    for (bundle, pdf) in [("evidence.json", None), ("soc2.json", Some("soc2.pdf")), ("debrief.json", Some("debrief.pdf"))] {
+    for (bundle, pdf) in
+        [("evidence.json", None), ("soc2.json", Some("soc2.pdf")), ("debrief.json", Some("debrief.pdf"))]
+    {
         let mut args = vec![bundle, "--public-key", "key.txt"];
         if let Some(pdf) = pdf {
             args.extend(["--pdf", pdf]);
@@ -90,13 +92,33 @@ async fn an_auditor_verifies_the_seed_scenarios_exports_offline_and_sees_every_t
     // Each tampering is caught and named.
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("edited step", tampered(&evidence.bytes, |d| d["steps"][1]["tokens"] = json!(1)), "step 2"),
-        ("deleted step", tampered(&evidence.bytes, |d| { d["steps"].as_array_mut().unwrap().remove(1); }), "step"),
-        ("reordered steps", tampered(&evidence.bytes, |d| d["steps"].as_array_mut().unwrap().swap(0, 1)), "step"),
-        ("snapshot text", tampered(&evidence.bytes, |d| {
-            let text = d["policy_context"]["policies_json"].as_str().unwrap().replace("10000", "90000");
-            d["policy_context"]["policies_json"] = json!(text);
-        }), "snapshot"),
-        ("stripped signature", tampered(&evidence.bytes, |d| { d.as_object_mut().unwrap().remove("integrity"); }), "integrity"),
+        (
+            "deleted step",
+            tampered(&evidence.bytes, |d| {
+                d["steps"].as_array_mut().unwrap().remove(1);
+            }),
+            "step",
+        ),
+        (
+            "reordered steps",
+            tampered(&evidence.bytes, |d| d["steps"].as_array_mut().unwrap().swap(0, 1)),
+            "step",
+        ),
+        (
+            "snapshot text",
+            tampered(&evidence.bytes, |d| {
+                let text = d["policy_context"]["policies_json"].as_str().unwrap().replace("10000", "90000");
+                d["policy_context"]["policies_json"] = json!(text);
+            }),
+            "snapshot",
+        ),
+        (
+            "stripped signature",
+            tampered(&evidence.bytes, |d| {
+                d.as_object_mut().unwrap().remove("integrity");
+            }),
+            "integrity",
+        ),
     ];
     for (what, bytes, named) in cases {
         put("tampered.json", &bytes);

@@ -16,6 +16,17 @@ pub fn to_canonical(value: &Value) -> String {
     out
 }
 
+/// The canonical form of the object `value` without its member `skip` (e.g. a document without
+/// its `integrity`), written without copying the rest.
+pub fn to_canonical_without(value: &Value, skip: &str) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(map) => write_entries(&mut out, map.iter().filter(|(k, _)| k.as_str() != skip)),
+        other => write_value(&mut out, other),
+    }
+    out
+}
+
 fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
@@ -37,8 +48,18 @@ fn write_value(out: &mut String, value: &Value) {
 }
 
 fn write_object(out: &mut String, map: &Map<String, Value>) {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+    write_entries(out, map.iter());
+}
+
+fn write_entries<'a>(out: &mut String, entries: impl Iterator<Item = (&'a String, &'a Value)>) {
+    let mut entries: Vec<(&String, &Value)> = entries.collect();
+    entries.sort_by(|a, b| {
+        if a.0.is_ascii() && b.0.is_ascii() {
+            a.0.cmp(b.0)
+        } else {
+            a.0.encode_utf16().cmp(b.0.encode_utf16())
+        }
+    });
     out.push('{');
     for (i, (key, value)) in entries.into_iter().enumerate() {
         if i > 0 {
@@ -53,21 +74,31 @@ fn write_object(out: &mut String, map: &Map<String, Value>) {
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Every byte of a multi-byte UTF-8 sequence is >= 0x80, so scanning bytes finds exactly the
+    // characters to escape; the runs between them are copied whole.
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escape);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 

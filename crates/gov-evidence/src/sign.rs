@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Integrity;
-use crate::canonical::to_canonical;
+use crate::canonical::{to_canonical, to_canonical_without};
 
 const SIGNATURE_DOMAIN: &[u8] = b"gov-evidence-v1\0";
 pub const CANONICALIZATION: &str = "gov-jcs-v1";
@@ -101,14 +101,7 @@ pub struct Sealed {
 
 /// The canonical blake3 hash of `document` without its `integrity` member.
 pub fn bundle_hash(document: &Value) -> String {
-    match document {
-        Value::Object(map) if map.contains_key("integrity") => {
-            let mut without = map.clone();
-            without.remove("integrity");
-            blake3::hash(to_canonical(&Value::Object(without)).as_bytes()).to_hex().to_string()
-        }
-        other => blake3::hash(to_canonical(other).as_bytes()).to_hex().to_string(),
-    }
+    blake3::hash(to_canonical_without(document, "integrity").as_bytes()).to_hex().to_string()
 }
 
 /// Hashes and signs `document` (which must serialise to a JSON object) and returns it with its
