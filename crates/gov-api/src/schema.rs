@@ -94,6 +94,10 @@ schema_types! {
     ConflictStrategy => one_of(gov_model::ConflictStrategy::ALL.iter().map(|s| s.as_str()));
     LimitScope => one_of(gov_model::LimitScope::ALL.iter().map(|s| s.as_str()));
     RegressionAction => one_of(gov_model::RegressionAction::ALL.iter().map(|s| s.as_str()));
+    /// The audit topic of a log export.
+    AuditTopic => one_of(["audit"]);
+    /// The LLM-runs topic of a log export.
+    LlmRunsTopic => one_of(["llm_runs"]);
     /// A log topic that can be exported.
     LogTopicName => one_of(["llm_runs", "audit"]);
     /// The format of a log export.
@@ -108,4 +112,61 @@ schema_types! {
     DateTime => ObjectBuilder::new().schema_type(Type::String).format(Some(
         utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime),
     ));
+}
+
+/// The body of `POST /api/v1/logs/export`: each topic takes the filters of its own list endpoint
+/// (`GET /api/v1/logs/audit`, `GET /api/v1/logs/llm-runs`), and a filter of the other is refused.
+/// The handler reads `routes::log_export::LogExportIn`; this states the same rules per topic.
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum LogExportRequest {
+    Audit(AuditLogExport),
+    LlmRuns(LlmRunsLogExport),
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AuditLogExport {
+    #[schema(value_type = AuditTopic)]
+    topic: String,
+    #[schema(value_type = LogExportFormat)]
+    format: String,
+    /// e.g. `api_key.created`.
+    action: Option<String>,
+    /// e.g. `api_key`, `user`, `tenant`.
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    actor_id: Option<String>,
+    /// Only rows at or after this time (`timestamp`).
+    #[schema(value_type = Option<DateTime>)]
+    from: Option<String>,
+    /// Only rows at or before this time.
+    #[schema(value_type = Option<DateTime>)]
+    to: Option<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct LlmRunsLogExport {
+    #[schema(value_type = LlmRunsTopic)]
+    topic: String,
+    #[schema(value_type = LogExportFormat)]
+    format: String,
+    /// running, succeeded, failed, failed_policy, cancelled.
+    #[schema(value_type = Option<RunStatus>)]
+    status: Option<String>,
+    agent_id: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    run_id: Option<String>,
+    /// true: only traces with an inflection point.
+    has_violation: Option<bool>,
+    /// Only rows at or after this time (`started_at`).
+    #[schema(value_type = Option<DateTime>)]
+    from: Option<String>,
+    /// Only rows at or before this time.
+    #[schema(value_type = Option<DateTime>)]
+    to: Option<String>,
 }

@@ -167,7 +167,7 @@ fn parse(b: LogExportIn) -> Result<(LogExportSpec, Format), ApiError> {
 /// (rows written meanwhile are not in it). The response carries `X-Gov-Export-Id` and a
 /// `Location` where the signed manifest (row count, body blake3) can be fetched once the body has
 /// ended. A client that disconnects mid-stream leaves no export record.
-#[utoipa::path(operation_id = "export_logs", tag = "logs", request_body = LogExportIn, security(("bearer" = [])),
+#[utoipa::path(operation_id = "export_logs", tag = "logs", request_body = crate::schema::LogExportRequest, security(("bearer" = [])),
     responses(
         (status = 200, description = "The rows, streamed: a JSON array of the list endpoint's items, or RFC 4180 CSV",
             content((Vec<Object> = "application/json"), (String = "text/csv")),
