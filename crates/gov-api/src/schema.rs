@@ -155,8 +155,7 @@ pub struct LlmRunsLogExport {
     topic: String,
     #[schema(value_type = LogExportFormat)]
     format: String,
-    /// running, succeeded, failed, failed_policy, cancelled.
-    #[schema(value_type = Option<RunStatus>)]
+    /// The trace's status, as in `GET /api/v1/logs/llm-runs` (e.g. running, failed_policy).
     status: Option<String>,
     agent_id: Option<String>,
     #[schema(value_type = Option<uuid::Uuid>)]

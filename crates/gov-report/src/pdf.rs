@@ -96,9 +96,16 @@ pub fn render(frame: &Frame, blocks: &[Block]) -> Result<Vec<u8>, RenderError> {
     // genpdf knows the page count only once it has laid everything out, so a first pass lays the
     // content out and stops before writing anything (see `EndOfLayout`), and the second prints
     // "page n of m". The footer has a fixed height, so both passes break pages at the same places.
-    let pages = layout_pass(frame, blocks)?;
-    let pdf = write_pass(frame, blocks, pages)?;
-    finish(&pdf, frame)
+    // The end marker itself can open a page when the content ends at a page's foot, so a write
+    // that finds another count is done again with the count it found.
+    let mut pages = layout_pass(frame, blocks)?;
+    for _ in 0..3 {
+        match write_pass(frame, blocks, pages)? {
+            (pdf, written) if written == pages => return finish(&pdf, frame),
+            (_, written) => pages = written,
+        }
+    }
+    Err(RenderError::Render(format!("the page count did not settle (last {pages})")))
 }
 
 /// The document with `blocks` in it, and the shared page counter of its footer.
@@ -140,14 +147,12 @@ fn layout_pass(frame: &Frame, blocks: &[Block]) -> Result<usize, RenderError> {
     }
 }
 
-fn write_pass(frame: &Frame, blocks: &[Block], total: usize) -> Result<Vec<u8>, RenderError> {
+/// The PDF with "page n of `total`" footers, and how many pages it has.
+fn write_pass(frame: &Frame, blocks: &[Block], total: usize) -> Result<(Vec<u8>, usize), RenderError> {
     let (doc, pages) = document(frame, blocks, total)?;
     let mut pdf = Vec::new();
     doc.render(&mut pdf).map_err(|e| RenderError::Render(e.to_string()))?;
-    if pages.get() != total {
-        return Err(RenderError::Render(format!("laid out {total} pages, then wrote {}", pages.get())));
-    }
-    Ok(pdf)
+    Ok((pdf, pages.get()))
 }
 
 /// The last element of the layout pass: reached once everything before it is placed, it stops

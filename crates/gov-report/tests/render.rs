@@ -251,3 +251,16 @@ fn pdfs_not_made_here_name_no_hash() {
     doc.save_to(&mut forged).expect("saves");
     assert_eq!(named_bundle_hash(&forged), Some("0".repeat(64)));
 }
+
+#[test]
+fn every_length_of_trace_renders_wherever_the_content_ends_on_its_page() {
+    // A trace whose content ends at a page's foot once made the two layout passes disagree on the
+    // page count (seen by schemathesis as a 500 on the SOC2 export).
+    for steps in 1..=60 {
+        let bundle = fixture::soc2(steps, &LATIN);
+        let integrity = fixture::integrity(&bundle);
+        let pdf = render_soc2_pdf(&bundle, &integrity).unwrap_or_else(|e| panic!("{steps} steps: {e}"));
+        let pages = page_count(&pdf);
+        assert!(pages >= 1, "{steps} steps");
+    }
+}
