@@ -8,21 +8,6 @@ use serde_json::{Value, json};
 use crate::helpers::process;
 use crate::helpers::{TestApp, json};
 
-/// The seed scenario (seed 000 §6): a 10,000-token limit breached at step 3. Returns the incident.
-async fn seed_scenario(app: &TestApp) -> String {
-    app.create_policy(json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}))
-        .await;
-    let run = app.start_run("AGT-001").await;
-    let run_id = run["run"]["run_id"].as_str().unwrap().to_owned();
-    app.step_ok(&run_id, json!({"step_type": "input", "input_tokens": 2000})).await;
-    app.step_ok(&run_id, json!({"step_type": "llm_call", "input_tokens": 1000, "output_tokens": 3000, "cost_cents": 150, "model": "claude-sonnet-4"}))
-        .await;
-    let s3 = app
-        .step_ok(&run_id, json!({"step_type": "policy_check", "input_tokens": 2000, "output_tokens": 7000, "cost_cents": 300, "model": "claude-sonnet-4"}))
-        .await;
-    s3["incident_id"].as_str().unwrap().to_owned()
-}
-
 struct Download {
     bytes: Vec<u8>,
     export_id: String,
@@ -58,7 +43,7 @@ fn tampered(bundle: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 #[tokio::test]
 async fn an_auditor_verifies_the_seed_scenarios_exports_offline_and_sees_every_tampering_named() {
     let app = TestApp::spawn().await;
-    let incident = seed_scenario(&app).await;
+    let incident = app.seed_scenario().await;
     let evidence = export(&app, &format!("/api/v1/incidents/{incident}/export/evidence")).await;
     let soc2_pdf = export(&app, &format!("/api/v1/incidents/{incident}/export/soc2")).await;
     let soc2_json = download(&app, &format!("/api/v1/exports/{}/document", soc2_pdf.export_id)).await;

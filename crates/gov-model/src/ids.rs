@@ -121,6 +121,18 @@ id_type!(
     /// One export of evidence (a bundle, a report, a log export).
     ExportId
 );
+id_type!(
+    /// One system event (`system_logs`).
+    SystemLogId
+);
+id_type!(
+    /// An incident's postmortem.
+    PostmortemId
+);
+id_type!(
+    /// A proposed policy change awaiting review.
+    ProposalId
+);
 
 #[cfg(test)]
 mod tests {

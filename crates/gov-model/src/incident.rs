@@ -1,7 +1,7 @@
 //! Incidents (seed 000 §12.3): what went wrong, linked to the run and the policy.
 
 use crate::enums::str_enum;
-use crate::{CommentId, IncidentId, PolicyId, RunId, Severity, TenantId, Timestamp, TraceId};
+use crate::{CommentId, IncidentId, PolicyId, PostmortemId, RunId, Severity, TenantId, Timestamp, TraceId};
 
 str_enum!(
     /// Incident lifecycle. `resolved` is final.
@@ -55,4 +55,25 @@ pub struct IncidentEvent {
     pub actor: String,
     pub detail: String,
     pub timestamp: Timestamp,
+}
+
+/// An incident's postmortem (one per incident, final once written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Postmortem {
+    pub postmortem_id: PostmortemId,
+    pub tenant_id: TenantId,
+    pub incident_id: IncidentId,
+    pub root_cause: String,
+    /// What happened, in order.
+    pub timeline: Vec<PostmortemEntry>,
+    pub lessons_learned: String,
+    pub author: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PostmortemEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: Timestamp,
+    pub event: String,
 }

@@ -11,9 +11,11 @@ mod levers;
 mod page;
 mod policy;
 mod principal;
+mod proposal;
 mod regression;
 mod run;
 mod scope;
+mod system_log;
 mod trace;
 
 pub use account::{ApiKey, AuditCheckpoint, AuditEntry, AuditRecord, NewAuditEntry, Role, Tenant, User};
@@ -25,9 +27,10 @@ pub use evidence::{
 pub use export::{EvidenceExport, ExportFormat, ExportKind, KeySource, SigningKeyRecord};
 pub use ids::{
     ApiKeyId, AuditLogId, CommentId, CostRecordId, ExportId, IdParseError, IncidentId, LimitId, OverrideId,
-    PolicyId, PreventionRecordId, RunId, SignalId, SnapshotId, StepId, TenantId, TraceId, UserId,
+    PolicyId, PostmortemId, PreventionRecordId, ProposalId, RunId, SignalId, SnapshotId, StepId, SystemLogId,
+    TenantId, TraceId, UserId,
 };
-pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus};
+pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus, Postmortem, PostmortemEntry};
 pub use levers::{
     GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
     RiskLedgerDay, RiskPolicy,
@@ -38,9 +41,11 @@ pub use policy::{
     PolicyRule, PolicyScope, PolicySpec, PolicyStatus, PolicyVersion, RuleType, ScopeType, Severity,
 };
 pub use principal::{Actor, Principal};
+pub use proposal::{PolicyProposal, ProposalStatus};
 pub use regression::{KpiEvent, RegressionAction, RegressionPolicy, RegressionState};
 pub use run::{PolicyViolationType, Run, RunStatus, RunTerminationReason};
 pub use scope::{Scope, ScopeSet, UnknownScope};
+pub use system_log::{LogLevel, LogSource, SystemLog};
 pub use trace::{TraceStep, TraceSummary};
 
 /// A point in time, always UTC.

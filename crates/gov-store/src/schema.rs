@@ -547,6 +547,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    system_logs (log_id) {
+        log_id -> Text,
+        tenant_id -> Nullable<Text>,
+        level -> Text,
+        source -> Text,
+        event -> Text,
+        message -> Text,
+        timestamp -> Timestamp,
+        context -> Text,
+    }
+}
+
+diesel::table! {
+    postmortems (postmortem_id) {
+        postmortem_id -> Text,
+        tenant_id -> Text,
+        incident_id -> Text,
+        root_cause -> Text,
+        timeline -> Text,
+        lessons_learned -> Text,
+        author -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_proposals (proposal_id) {
+        proposal_id -> Text,
+        tenant_id -> Text,
+        policy_id -> Nullable<Text>,
+        base_version -> Nullable<Integer>,
+        proposed_rule -> Text,
+        rationale -> Nullable<Text>,
+        status -> Text,
+        proposer_id -> Text,
+        reviewer_id -> Nullable<Text>,
+        review_note -> Nullable<Text>,
+        resulting_policy_id -> Nullable<Text>,
+        resulting_version -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -583,4 +629,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     regression_state,
     signing_keys,
     evidence_exports,
+    system_logs,
+    postmortems,
+    policy_proposals,
 );

@@ -212,6 +212,23 @@ impl TestApp {
         json(self.step(run_id, body).await, StatusCode::CREATED).await
     }
 
+    /// The seed scenario (seed 000 §6): a 10,000-token limit breached at step 3 of a run of
+    /// `AGT-001`. Returns the incident's id.
+    pub async fn seed_scenario(&self) -> String {
+        use serde_json::json;
+        self.create_policy(json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}))
+            .await;
+        let run = self.start_run("AGT-001").await;
+        let run_id = run["run"]["run_id"].as_str().expect("run id").to_owned();
+        self.step_ok(&run_id, json!({"step_type": "input", "input_tokens": 2000})).await;
+        self.step_ok(&run_id, json!({"step_type": "llm_call", "input_tokens": 1000, "output_tokens": 3000, "cost_cents": 150, "model": "claude-sonnet-4"}))
+            .await;
+        let s3 = self
+            .step_ok(&run_id, json!({"step_type": "policy_check", "input_tokens": 2000, "output_tokens": 7000, "cost_cents": 300, "model": "claude-sonnet-4"}))
+            .await;
+        s3["incident_id"].as_str().expect("incident id").to_owned()
+    }
+
     /// Number of audit rows of the first tenant.
     pub fn audit_count(&self) -> i64 {
         let page = gov_model::PageRequest::new(1, 1).unwrap();
