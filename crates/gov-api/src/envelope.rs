@@ -18,9 +18,14 @@ pub struct ListResponse<T: ToSchema> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Pagination {
+    /// The number of matching items: exact when `total_exact`, otherwise a lower bound (more
+    /// than 10,000 match, and gov does not count them all on every page).
     pub total: i64,
     pub page: u32,
     pub page_size: u32,
+    pub total_exact: bool,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,8 +43,13 @@ impl<T: ToSchema> ListResponse<T> {
         sort_field: &str,
         direction: SortDirection,
     ) -> Self {
-        let pagination =
-            Pagination { total: page.total, page: page.request.page(), page_size: page.request.page_size() };
+        let pagination = Pagination {
+            total: page.total,
+            page: page.request.page(),
+            page_size: page.request.page_size(),
+            total_exact: page.total_exact,
+            next_cursor: page.next.as_ref().map(crate::cursor::encode),
+        };
         ListResponse {
             items: page.items.into_iter().map(to_wire).collect(),
             pagination,

@@ -74,25 +74,41 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-/// `?page=&page_size=` of every list endpoint.
+/// `?page=&page_size=&cursor=` of every list endpoint.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
-    /// 1-based page number (default 1).
+    /// 1-based page number (default 1). Ignored when `cursor` is given.
     pub page: Option<u32>,
     /// Items per page, 1..=200 (default 50).
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page: the next page starts after it, and
+    /// costs what page 1 costs (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
 }
 
 impl PageQuery {
     pub fn request(&self) -> Result<PageRequest, ApiError> {
         let default = PageRequest::default();
-        PageRequest::new(self.page.unwrap_or(default.page()), self.page_size.unwrap_or(default.page_size()))
-            .ok_or_else(|| {
-                ApiError::validation(
-                    "page_size",
-                    format!("page must be >= 1 and page_size within 1..={}", gov_model::MAX_PAGE_SIZE),
-                )
-            })
+        let page_size = self.page_size.unwrap_or(default.page_size());
+        let bad_size = || {
+            ApiError::validation(
+                "page_size",
+                format!("page must be >= 1 and page_size within 1..={}", gov_model::MAX_PAGE_SIZE),
+            )
+        };
+        match &self.cursor {
+            Some(token) => {
+                let cursor = crate::cursor::decode(token).ok_or_else(|| {
+                    ApiError::validation(
+                        "cursor",
+                        "not a cursor this server issued (use pagination.next_cursor)",
+                    )
+                })?;
+                PageRequest::after(cursor, page_size).ok_or_else(bad_size)
+            }
+            None => PageRequest::new(self.page.unwrap_or(default.page()), page_size).ok_or_else(bad_size),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 mod auth;
 mod blocking;
 mod body;
+mod cursor;
 mod envelope;
 mod error;
 mod extract;

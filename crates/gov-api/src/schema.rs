@@ -104,6 +104,13 @@ schema_types! {
     LogExportFormat => one_of(["json", "csv"]);
     /// `asc` or `desc`.
     Direction => one_of(["asc", "desc"]);
+    /// An opaque page cursor: the `pagination.next_cursor` of a previous page.
+    Cursor => ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::cursor::MAX_CURSOR_CHARS))
+        .pattern(Some("^[A-Za-z0-9_-]+$"))
+        .description(Some("The pagination.next_cursor of the previous page (opaque)."));
     /// What runs are sorted by.
     RunSort => one_of(["started_at", "tokens_used", "total_cost_cents"]);
     /// What users are sorted by.

@@ -51,6 +51,7 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound("resource"),
             StoreError::Conflict(msg) => Error::Conflict(msg),
             StoreError::Unavailable(msg) => Error::Unavailable(msg),
+            StoreError::BadCursor => Error::invalid("cursor", "the cursor does not belong to this list"),
             other => Error::Internal(other.to_string()),
         }
     }

@@ -271,7 +271,7 @@ fn view(
 ) -> Result<EvidenceView, StoreError> {
     let steps = match &trace {
         Some(t) => traces::steps(c, tenant, t.trace_id, steps)?,
-        None => Page { items: Vec::new(), total: 0, request: steps },
+        None => Page::whole(Vec::new(), 0, steps),
     };
     let newest = PageRequest::new(1, VIEW_EXPORTS).unwrap_or_default();
     let exports = exports::list(c, tenant, &filter, newest)?.items;

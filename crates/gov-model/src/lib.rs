@@ -35,7 +35,9 @@ pub use levers::{
     GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
     RiskLedgerDay, RiskPolicy,
 };
-pub use page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, SortDirection};
+pub use page::{
+    COUNT_CAP, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, SortDirection, SortKey, Total,
+};
 pub use policy::{
     BreachAction, ConflictStrategy, EnforcementMode, LimitScope, Monitors, PolicyControls, PolicyLimit,
     PolicyRule, PolicyScope, PolicySpec, PolicyStatus, PolicyVersion, RuleType, ScopeType, Severity,

@@ -1,11 +1,12 @@
 //! API keys. Stored as blake3 hashes; the secret itself is never written.
 
 use diesel::prelude::*;
-use gov_model::{ApiKey, ApiKeyId, Page, PageRequest, TenantId, Timestamp};
+use gov_model::{ApiKey, ApiKeyId, Page, PageRequest, TenantId, Timestamp, Total};
 
 use crate::convert::to_db;
 use crate::db::dispatch;
 use crate::models::api_key::ApiKeyRow;
+use crate::paging::position_only;
 use crate::schema::api_keys;
 use crate::{Conn, StoreError};
 
@@ -56,14 +57,14 @@ pub fn list(conn: &mut Conn<'_>, tenant: TenantId, page: PageRequest) -> Result<
         let rows = api_keys::table
             .filter(api_keys::tenant_id.eq(&t))
             .order((api_keys::created_at.desc(), api_keys::key_id.desc()))
-            .limit(page.limit())
-            .offset(page.offset())
+            .limit(page.probe_limit())
+            .offset(page.rows_before())
             .select(ApiKeyRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(ApiKeyRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
 /// Marks a live key revoked. A key that is already revoked is a [`StoreError::Conflict`].

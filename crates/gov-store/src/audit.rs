@@ -7,10 +7,12 @@
 //! write runs on the one writer thread. [`seal_boundary`] is where the sealer learns up to which
 //! `seq` the trail is final.
 
+use crate::paging::{after_cursor, capped_total, time_cursor};
 use diesel::dsl::max;
 use diesel::prelude::*;
 use gov_model::{
-    AuditCheckpoint, AuditEntry, AuditLogId, AuditRecord, Page, PageRequest, TenantId, Timestamp,
+    AuditCheckpoint, AuditEntry, AuditLogId, AuditRecord, Page, PageRequest, SortDirection, SortKey,
+    TenantId, Timestamp, Total,
 };
 
 use crate::convert::to_db;
@@ -80,7 +82,8 @@ pub fn list(
     page: PageRequest,
 ) -> Result<Page<AuditEntry>, StoreError> {
     let t = tenant.to_string();
-    let (rows, total): (Vec<AuditLogRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<AuditLogRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = audit_logs::table.filter(audit_logs::tenant_id.eq(&t)).into_boxed();
             if let Some(v) = &filter.action {
@@ -97,17 +100,24 @@ pub fn list(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
+        let total = capped_total!(filtered, audit_logs::log_id, c);
+        let q = after_cursor!(
+            filtered(),
+            &cursor,
+            SortDirection::Desc,
+            audit_logs::timestamp,
+            audit_logs::log_id
+        );
+        let rows = q
             .order((audit_logs::timestamp.desc(), audit_logs::log_id.desc()))
-            .limit(page.limit())
+            .limit(page.probe_limit())
             .offset(page.offset())
             .select(AuditLogRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(AuditLogRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |e: &AuditEntry| (SortKey::Time(e.timestamp), e.id.to_string())))
 }
 
 /// Up to `limit` of a tenant's rows as stored, with `after < seq <= upto`, in `seq` order.

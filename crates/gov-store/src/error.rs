@@ -16,6 +16,9 @@ pub enum StoreError {
     /// A stored value could not be read back into the domain type.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A page cursor whose key does not fit the list's order (a cursor of another list).
+    #[error("the cursor does not belong to this list")]
+    BadCursor,
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("database error: {0}")]

@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::paging::{after_cursor, capped_total, time_cursor};
 use diesel::prelude::*;
 use gov_model::{
     CostRecord, CostRecordId, IncidentId, OverrideRecord, Page, PageRequest, PolicyId, PreventionRecord,
-    RunId, SignalType, TenantId, ThresholdSignal, Timestamp, TraceId,
+    RunId, SignalType, SortDirection, SortKey, TenantId, ThresholdSignal, Timestamp, Total, TraceId,
 };
 
 use crate::convert::to_db;
@@ -44,7 +45,8 @@ pub fn list_prevention(
     let run = filter.run_id.map(|r| r.to_string());
     let policy = filter.policy_id.map(|p| p.to_string());
     let since = filter.since.map(to_db);
-    let (rows, total): (Vec<PreventionRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<PreventionRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = prevention_records::table.filter(prevention_records::tenant_id.eq(&t)).into_boxed();
             if let Some(r) = &run {
@@ -61,17 +63,25 @@ pub fn list_prevention(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
-            .order((prevention_records::created_at.desc(), prevention_records::record_id.desc()))
-            .limit(page.limit())
-            .offset(page.offset())
-            .select(PreventionRow::as_select())
-            .load(c)?;
+        let total = capped_total!(filtered, prevention_records::record_id, c);
+        let rows = after_cursor!(
+            filtered(),
+            &cursor,
+            SortDirection::Desc,
+            prevention_records::created_at,
+            prevention_records::record_id
+        )
+        .order((prevention_records::created_at.desc(), prevention_records::record_id.desc()))
+        .limit(page.probe_limit())
+        .offset(page.offset())
+        .select(PreventionRow::as_select())
+        .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(PreventionRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |r: &PreventionRecord| {
+        (SortKey::Time(r.created_at), r.record_id.to_string())
+    }))
 }
 
 /// Counts of prevention records, grouped.
@@ -149,11 +159,12 @@ pub fn list_signals(
     let since = filter.since.map(to_db);
     let kind = filter.kind.as_deref().map(|k| k.parse::<SignalType>().map(|s| s.as_str()));
     let kind = match kind {
-        Some(Err(_)) => return Ok(Page { items: Vec::new(), total: 0, request: page }),
+        Some(Err(_)) => return Ok(Page::whole(Vec::new(), 0, page)),
         Some(Ok(k)) => Some(k),
         None => None,
     };
-    let (rows, total): (Vec<SignalRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<SignalRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = threshold_signals::table.filter(threshold_signals::tenant_id.eq(&t)).into_boxed();
             if let Some(r) = &run {
@@ -170,17 +181,25 @@ pub fn list_signals(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
-            .order((threshold_signals::created_at.desc(), threshold_signals::signal_id.desc()))
-            .limit(page.limit())
-            .offset(page.offset())
-            .select(SignalRow::as_select())
-            .load(c)?;
+        let total = capped_total!(filtered, threshold_signals::signal_id, c);
+        let rows = after_cursor!(
+            filtered(),
+            &cursor,
+            SortDirection::Desc,
+            threshold_signals::created_at,
+            threshold_signals::signal_id
+        )
+        .order((threshold_signals::created_at.desc(), threshold_signals::signal_id.desc()))
+        .limit(page.probe_limit())
+        .offset(page.offset())
+        .select(SignalRow::as_select())
+        .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(SignalRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |r: &ThresholdSignal| {
+        (SortKey::Time(r.created_at), r.signal_id.to_string())
+    }))
 }
 
 pub fn insert_override(conn: &mut Conn<'_>, record: &OverrideRecord) -> Result<(), StoreError> {
@@ -322,7 +341,8 @@ pub fn list_costs(
 ) -> Result<Page<CostRecord>, StoreError> {
     let t = tenant.to_string();
     let r = run.map(|r| r.to_string());
-    let (rows, total): (Vec<CostRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<CostRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = cost_records::table.filter(cost_records::tenant_id.eq(&t)).into_boxed();
             if let Some(r) = &r {
@@ -333,17 +353,25 @@ pub fn list_costs(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
-            .order((cost_records::created_at.desc(), cost_records::cost_record_id.desc()))
-            .limit(page.limit())
-            .offset(page.offset())
-            .select(CostRow::as_select())
-            .load(c)?;
+        let total = capped_total!(filtered, cost_records::cost_record_id, c);
+        let rows = after_cursor!(
+            filtered(),
+            &cursor,
+            SortDirection::Desc,
+            cost_records::created_at,
+            cost_records::cost_record_id
+        )
+        .order((cost_records::created_at.desc(), cost_records::cost_record_id.desc()))
+        .limit(page.probe_limit())
+        .offset(page.offset())
+        .select(CostRow::as_select())
+        .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(CostRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |r: &CostRecord| {
+        (SortKey::Time(r.created_at), r.cost_record_id.to_string())
+    }))
 }
 
 /// The prevention records of a run or of an incident (an incident without a run has only its

@@ -1,9 +1,11 @@
 //! Evidence exports: one immutable row per export, with the bytes served and the signed
 //! document they came from.
 
+use crate::paging::{after_cursor, capped_total, time_cursor};
 use diesel::prelude::*;
 use gov_model::{
-    EvidenceExport, ExportFormat, ExportId, ExportKind, IncidentId, Page, PageRequest, RunId, TenantId,
+    EvidenceExport, ExportFormat, ExportId, ExportKind, IncidentId, Page, PageRequest, RunId, SortDirection,
+    SortKey, TenantId, Total,
 };
 
 use crate::db::dispatch;
@@ -86,7 +88,8 @@ pub fn list(
     let t = tenant.to_string();
     let incident = filter.incident_id.map(|i| i.to_string());
     let run = filter.run_id.map(|r| r.to_string());
-    let (rows, total): (Vec<ExportRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<ExportRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = evidence_exports::table.filter(evidence_exports::tenant_id.eq(&t)).into_boxed();
             if let Some(k) = filter.kind {
@@ -103,15 +106,23 @@ pub fn list(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
-            .order((evidence_exports::created_at.desc(), evidence_exports::export_id.desc()))
-            .limit(page.limit())
-            .offset(page.offset())
-            .select(ExportRow::as_select())
-            .load(c)?;
+        let total = capped_total!(filtered, evidence_exports::export_id, c);
+        let rows = after_cursor!(
+            filtered(),
+            &cursor,
+            SortDirection::Desc,
+            evidence_exports::created_at,
+            evidence_exports::export_id
+        )
+        .order((evidence_exports::created_at.desc(), evidence_exports::export_id.desc()))
+        .limit(page.probe_limit())
+        .offset(page.offset())
+        .select(ExportRow::as_select())
+        .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(ExportRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |r: &EvidenceExport| {
+        (SortKey::Time(r.created_at), r.export_id.to_string())
+    }))
 }

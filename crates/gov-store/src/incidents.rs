@@ -3,12 +3,14 @@
 use diesel::prelude::*;
 use gov_model::{
     Incident, IncidentComment, IncidentEvent, IncidentId, IncidentStatus, Page, PageRequest, PolicyId, RunId,
-    Severity, SortDirection, TenantId, Timestamp,
+    Severity, SortDirection, SortKey, TenantId, Timestamp, Total,
 };
 
 use crate::convert::to_db;
 use crate::db::dispatch;
 use crate::models::incident::{CommentRow, EventRow, IncidentRow};
+use crate::paging::position_only;
+use crate::paging::{after_cursor, capped_total, time_cursor};
 use crate::schema::{incident_comments, incident_events, incidents};
 use crate::{Conn, StoreError};
 
@@ -62,7 +64,8 @@ pub fn list(
     let severity = filter.severity.map(|s| s.as_str());
     let policy = filter.policy_id.map(|p| p.to_string());
     let run = filter.run_id.map(|r| r.to_string());
-    let (rows, total): (Vec<IncidentRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<IncidentRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = incidents::table.filter(incidents::tenant_id.eq(&t)).into_boxed();
             if let Some(s) = &statuses {
@@ -82,20 +85,20 @@ pub fn list(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
+        let total = capped_total!(filtered, incidents::incident_id, c);
+        let q = after_cursor!(filtered(), &cursor, direction, incidents::created_at, incidents::incident_id);
         let q = match direction {
-            SortDirection::Asc => {
-                filtered().order((incidents::created_at.asc(), incidents::incident_id.asc()))
-            }
-            SortDirection::Desc => {
-                filtered().order((incidents::created_at.desc(), incidents::incident_id.desc()))
-            }
+            SortDirection::Asc => q.order((incidents::created_at.asc(), incidents::incident_id.asc())),
+            SortDirection::Desc => q.order((incidents::created_at.desc(), incidents::incident_id.desc())),
         };
-        let rows = q.limit(page.limit()).offset(page.offset()).select(IncidentRow::as_select()).load(c)?;
+        let rows =
+            q.limit(page.probe_limit()).offset(page.offset()).select(IncidentRow::as_select()).load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(IncidentRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |i: &Incident| {
+        (SortKey::Time(i.created_at), i.incident_id.to_string())
+    }))
 }
 
 pub fn record_event(
@@ -166,14 +169,14 @@ pub fn comments(
         let rows = incident_comments::table
             .filter(filter)
             .order((incident_comments::created_at.asc(), incident_comments::comment_id.asc()))
-            .limit(page.limit())
-            .offset(page.offset())
+            .limit(page.probe_limit())
+            .offset(page.rows_before())
             .select(CommentRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(CommentRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
 /// Every comment of an incident, oldest first (an export takes them all).

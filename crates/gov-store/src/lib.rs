@@ -8,6 +8,7 @@ mod convert;
 mod db;
 mod error;
 mod models;
+mod paging;
 mod schema;
 mod writer;
 

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use gov_model::{
     LimitId, Page, PageRequest, PolicyControls, PolicyId, PolicyLimit, PolicyRule, PolicySpec, PolicyStatus,
-    PolicyVersion, RuleType, ScopeType, TenantId, Timestamp,
+    PolicyVersion, RuleType, ScopeType, TenantId, Timestamp, Total,
 };
 
 use crate::convert::to_db;
@@ -11,6 +11,7 @@ use crate::db::dispatch;
 use crate::models::policy::{
     PolicyControlsRow, PolicyLimitRow, PolicyRuleRow, PolicyVersionRow, limits_json, spec_to_db,
 };
+use crate::paging::position_only;
 use crate::schema::{policy_controls, policy_limits, policy_rule_versions, policy_rules};
 use crate::{Conn, StoreError};
 
@@ -116,14 +117,14 @@ pub fn list(
                 policy_rules::created_at.asc(),
                 policy_rules::policy_id.asc(),
             ))
-            .limit(page.limit())
-            .offset(page.offset())
+            .limit(page.probe_limit())
+            .offset(page.rows_before())
             .select(PolicyRuleRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(PolicyRuleRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
 /// The tenant's active policies with their limits: the input of a snapshot.
@@ -276,14 +277,14 @@ pub fn list_limits(
         let total = filtered().count().get_result(c)?;
         let rows = filtered()
             .order((policy_limits::created_at.asc(), policy_limits::limit_id.asc()))
-            .limit(page.limit())
-            .offset(page.offset())
+            .limit(page.probe_limit())
+            .offset(page.rows_before())
             .select(PolicyLimitRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(PolicyLimitRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
 pub fn update_limit(conn: &mut Conn<'_>, limit: &PolicyLimit) -> Result<(), StoreError> {

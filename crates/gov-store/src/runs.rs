@@ -2,12 +2,14 @@
 
 use diesel::prelude::*;
 use gov_model::{
-    AgentKill, ApiKeyId, Page, PageRequest, Run, RunId, RunStatus, SortDirection, TenantId, Timestamp,
+    AgentKill, ApiKeyId, Page, PageRequest, Run, RunId, RunStatus, SortDirection, SortKey, TenantId,
+    Timestamp, Total,
 };
 
 use crate::convert::to_db;
 use crate::db::{Inner, dispatch};
 use crate::models::run::{AgentKillRow, RunRow};
+use crate::paging::{after_cursor, capped_total, int_cursor, real_cursor, time_cursor};
 use crate::schema::{agent_kills, runs};
 use crate::{Conn, StoreError};
 
@@ -117,7 +119,12 @@ pub fn list(
         filter.statuses.as_ref().map(|s| s.iter().map(|s| s.as_str()).collect());
     let after = filter.started_after.map(to_db);
     let before = filter.started_before.map(to_db);
-    let (rows, total): (Vec<RunRow>, i64) = dispatch!(conn, |c| {
+    let (time_after, int_after, real_after) = match sort {
+        RunSort::StartedAt => (time_cursor(&page)?, None, None),
+        RunSort::TokensUsed => (None, int_cursor(&page)?, None),
+        RunSort::TotalCostCents => (None, None, real_cursor(&page)?),
+    };
+    let (rows, total): (Vec<RunRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = runs::table.filter(runs::tenant_id.eq(&t)).into_boxed();
             if let Some(s) = &statuses {
@@ -134,8 +141,15 @@ pub fn list(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
+        let total = capped_total!(filtered, runs::run_id, c);
         let q = filtered();
+        let q = match sort {
+            RunSort::StartedAt => after_cursor!(q, &time_after, direction, runs::started_at, runs::run_id),
+            RunSort::TokensUsed => after_cursor!(q, &int_after, direction, runs::tokens_used, runs::run_id),
+            RunSort::TotalCostCents => {
+                after_cursor!(q, &real_after, direction, runs::total_cost_cents, runs::run_id)
+            }
+        };
         let q = match (sort, direction) {
             (RunSort::StartedAt, SortDirection::Asc) => q.order((runs::started_at.asc(), runs::run_id.asc())),
             (RunSort::StartedAt, SortDirection::Desc) => {
@@ -154,11 +168,18 @@ pub fn list(
                 q.order((runs::total_cost_cents.desc(), runs::run_id.desc()))
             }
         };
-        let rows = q.limit(page.limit()).offset(page.offset()).select(RunRow::as_select()).load(c)?;
+        let rows = q.limit(page.probe_limit()).offset(page.offset()).select(RunRow::as_select()).load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(RunRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |r: &Run| {
+        let key = match sort {
+            RunSort::StartedAt => SortKey::Time(r.started_at),
+            RunSort::TokensUsed => SortKey::Int(r.tokens_used),
+            RunSort::TotalCostCents => SortKey::Real(r.total_cost_cents),
+        };
+        (key, r.run_id.to_string())
+    }))
 }
 
 /// Records that `kill.agent_id` is killed; an agent already killed stays killed by the first.

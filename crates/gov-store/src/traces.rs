@@ -1,9 +1,10 @@
 //! Trace summaries and their hash-chained steps.
 
+use crate::paging::{after_cursor, capped_total, int_cursor, time_cursor};
 use diesel::prelude::*;
 use gov_model::{
-    IncidentId, Page, PageRequest, PolicyId, RunId, SortDirection, TenantId, Timestamp, TraceId, TraceStep,
-    TraceSummary,
+    IncidentId, Page, PageRequest, PolicyId, RunId, SortDirection, SortKey, TenantId, Timestamp, Total,
+    TraceId, TraceStep, TraceSummary,
 };
 
 use crate::convert::to_db;
@@ -55,7 +56,8 @@ pub fn list(
 ) -> Result<Page<TraceSummary>, StoreError> {
     let t = tenant.to_string();
     let run = filter.run_id.map(|r| r.to_string());
-    let (rows, total): (Vec<TraceRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<TraceRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = aos_traces::table.filter(aos_traces::tenant_id.eq(&t)).into_boxed();
             if let Some(s) = &filter.status {
@@ -74,20 +76,19 @@ pub fn list(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
+        let total = capped_total!(filtered, aos_traces::trace_id, c);
+        let q = after_cursor!(filtered(), &cursor, direction, aos_traces::started_at, aos_traces::trace_id);
         let q = match direction {
-            SortDirection::Asc => {
-                filtered().order((aos_traces::started_at.asc(), aos_traces::trace_id.asc()))
-            }
-            SortDirection::Desc => {
-                filtered().order((aos_traces::started_at.desc(), aos_traces::trace_id.desc()))
-            }
+            SortDirection::Asc => q.order((aos_traces::started_at.asc(), aos_traces::trace_id.asc())),
+            SortDirection::Desc => q.order((aos_traces::started_at.desc(), aos_traces::trace_id.desc())),
         };
-        let rows = q.limit(page.limit()).offset(page.offset()).select(TraceRow::as_select()).load(c)?;
+        let rows = q.limit(page.probe_limit()).offset(page.offset()).select(TraceRow::as_select()).load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(TraceRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |t: &TraceSummary| {
+        (SortKey::Time(t.started_at), t.trace_id.to_string())
+    }))
 }
 
 /// Marks where the run was stopped. Set once: the database refuses to change it afterwards.
@@ -153,20 +154,31 @@ pub fn steps(
     page: PageRequest,
 ) -> Result<Page<TraceStep>, StoreError> {
     let (t, i) = (tenant.to_string(), trace.to_string());
-    let (rows, total): (Vec<StepRow>, i64) = dispatch!(conn, |c| {
-        let filter = aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&i));
-        let total = aos_trace_steps::table.filter(filter).count().get_result(c)?;
-        let rows = aos_trace_steps::table
-            .filter(filter)
+    let cursor = int_cursor(&page)?;
+    let (rows, total): (Vec<StepRow>, Total) = dispatch!(conn, |c| {
+        let filtered = || {
+            aos_trace_steps::table
+                .filter(aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&i)))
+                .into_boxed()
+        };
+        let total = capped_total!(filtered, aos_trace_steps::step_id, c);
+        // A trace's step index is unique: it orders the steps alone.
+        let q = match &cursor {
+            Some((after, _)) => filtered().filter(aos_trace_steps::step_index.gt(after)),
+            None => filtered(),
+        };
+        let rows = q
             .order(aos_trace_steps::step_index.asc())
-            .limit(page.limit())
+            .limit(page.probe_limit())
             .offset(page.offset())
             .select(StepRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(StepRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |s: &TraceStep| {
+        (SortKey::Int(s.step_index), s.step_id.to_string())
+    }))
 }
 
 /// Every step of a trace, in order (verification, replay, export).

@@ -1,10 +1,11 @@
 //! Users of a tenant.
 
 use diesel::prelude::*;
-use gov_model::{Page, PageRequest, Role, SortDirection, TenantId, User, UserId};
+use gov_model::{Page, PageRequest, Role, SortDirection, TenantId, Total, User, UserId};
 
 use crate::db::dispatch;
 use crate::models::user::{UserRow, roles_to_db};
+use crate::paging::position_only;
 use crate::schema::users;
 use crate::{Conn, StoreError};
 
@@ -62,11 +63,12 @@ pub fn list(
             (UserSort::Name, SortDirection::Asc) => q.order((users::name.asc(), users::user_id.asc())),
             (UserSort::Name, SortDirection::Desc) => q.order((users::name.desc(), users::user_id.desc())),
         };
-        let rows = q.limit(page.limit()).offset(page.offset()).select(UserRow::as_select()).load(c)?;
+        let rows =
+            q.limit(page.probe_limit()).offset(page.rows_before()).select(UserRow::as_select()).load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(UserRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
 /// Applies `changes`; returns the updated user.

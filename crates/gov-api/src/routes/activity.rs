@@ -23,6 +23,9 @@ use crate::wire::trace::TraceOut;
 pub struct RunQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// queued, running, paused, succeeded, failed, failed_policy, cancelled
     #[param(value_type = Option<crate::schema::RunStatus>, inline)]
     pub status: Option<String>,
@@ -67,7 +70,7 @@ async fn list_runs(
     q: RunQuery,
     statuses: Option<Vec<RunStatus>>,
 ) -> ApiResult<web::Json<ListResponse<RunOut>>> {
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let dir = direction(q.direction.as_deref())?;
     let sort_field = q.sort.as_deref().unwrap_or("started_at");
     let sort = match sort_field {
@@ -145,6 +148,9 @@ pub async fn completed(
 pub struct SignalQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
@@ -164,7 +170,7 @@ pub async fn signals(
     q: web::Query<SignalQuery>,
 ) -> ApiResult<web::Json<ListResponse<SignalOut>>> {
     let q = q.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let kind = q
         .signal_type
         .as_deref()
@@ -225,6 +231,9 @@ pub async fn show(
 pub struct CostQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     pub run_id: Option<String>,
     pub model: Option<String>,
@@ -240,7 +249,7 @@ pub async fn costs(
     q: web::Query<CostQuery>,
 ) -> ApiResult<web::Json<ListResponse<CostOut>>> {
     let q = q.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let run = parse_field::<RunId>("run_id", q.run_id.as_deref())?;
     let applied = filters([("run_id", q.run_id.as_deref()), ("model", q.model.as_deref())]);
     let (gov, tenant, model) = (state.gov.clone(), auth.caller.tenant_id, q.model.clone());

@@ -49,6 +49,9 @@ pub struct ReportFormatQuery {
 pub struct ExportListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     #[param(value_type = Option<crate::schema::ExportKind>, inline)]
     pub kind: Option<String>,
     #[param(value_type = Option<crate::schema::ExportFormat>, inline)]
@@ -186,7 +189,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ExportListQuery>,
 ) -> ApiResult<web::Json<ListResponse<ExportBundleResponse>>> {
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let filter = ExportFilter {
         kind: parse_field::<ExportKind>("kind", q.kind.as_deref())?,
         format: parse_field::<ExportFormat>("format", q.format.as_deref())?,
@@ -294,6 +297,8 @@ fn view_out(source: SourceRef, view: EvidenceView) -> EvidenceViewOut {
         total: view.steps.total,
         page: view.steps.request.page(),
         page_size: view.steps.request.page_size(),
+        total_exact: view.steps.total_exact,
+        next_cursor: view.steps.next.as_ref().map(crate::cursor::encode),
     };
     let steps: Vec<StepRef> = view
         .steps

@@ -21,6 +21,9 @@ use crate::wire::incident::{CommentOut, IncidentOut};
 pub struct IncidentQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// active, acknowledged, escalated, resolved
     #[param(value_type = Option<crate::schema::IncidentStatus>, inline)]
     pub status: Option<String>,
@@ -111,7 +114,7 @@ async fn list_with(
     statuses: Option<Vec<IncidentStatus>>,
     policy: Option<PolicyId>,
 ) -> ApiResult<web::Json<ListResponse<IncidentOut>>> {
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let dir = direction(q.direction.as_deref())?;
     let statuses = match parse_field::<IncidentStatus>("status", q.status.as_deref())? {
         Some(s) => Some(vec![s]),

@@ -49,6 +49,9 @@ impl From<AuditEntry> for AuditLogOut {
 pub struct AuditListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// e.g. `api_key.created`.
     pub action: Option<String>,
     /// e.g. `api_key`, `user`, `tenant`.
@@ -68,7 +71,7 @@ pub async fn audit(
     query: web::Query<AuditListQuery>,
 ) -> ApiResult<web::Json<ListResponse<AuditLogOut>>> {
     let q = query.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let applied = filters([
         ("action", q.action.as_deref()),
         ("resource_type", q.resource_type.as_deref()),

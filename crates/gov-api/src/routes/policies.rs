@@ -21,6 +21,9 @@ use crate::wire::policy::{PolicyIn, PolicyOut, PolicySpecOut};
 pub struct PolicyListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// active, disabled, archived
     #[param(value_type = Option<crate::schema::PolicyStatus>, inline)]
     pub status: Option<String>,
@@ -81,7 +84,8 @@ async fn list_policies(
     state: web::Data<AppState>,
     query: PolicyListQuery,
 ) -> ApiResult<web::Json<ListResponse<PolicyOut>>> {
-    let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
+    let page =
+        PageQuery { page: query.page, page_size: query.page_size, cursor: query.cursor.clone() }.request()?;
     let filter = PolicyFilter {
         status: parse_field::<PolicyStatus>("status", query.status.as_deref())?,
         rule_type: parse_field::<RuleType>("rule_type", query.rule_type.as_deref())?,

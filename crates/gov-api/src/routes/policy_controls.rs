@@ -106,11 +106,11 @@ pub struct TemplateOut {
 pub async fn library(_auth: Authed<Read>) -> web::Json<ListResponse<TemplateOut>> {
     let templates = gov_facades::templates();
     let total = templates.len();
-    let page = gov_model::Page {
-        total: total as i64,
-        items: templates,
-        request: gov_model::PageRequest::new(1, gov_model::MAX_PAGE_SIZE).unwrap_or_default(),
-    };
+    let page = gov_model::Page::whole(
+        templates,
+        total as i64,
+        gov_model::PageRequest::new(1, gov_model::MAX_PAGE_SIZE).unwrap_or_default(),
+    );
     web::Json(ListResponse::new(
         page,
         |t| TemplateOut {
@@ -129,6 +129,9 @@ pub async fn library(_auth: Authed<Read>) -> web::Json<ListResponse<TemplateOut>
 pub struct ViolationQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
@@ -148,7 +151,7 @@ pub async fn violations(
     query: web::Query<ViolationQuery>,
 ) -> ApiResult<web::Json<ListResponse<ViolationOut>>> {
     let q = query.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let filter = EvidenceFilter {
         run_id: parse_field::<RunId>("run_id", q.run_id.as_deref())?,
         policy_id: parse_field::<PolicyId>("policy_id", q.policy_id.as_deref())?,

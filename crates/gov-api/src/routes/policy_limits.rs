@@ -47,6 +47,9 @@ pub struct LimitUpdate {
 pub struct LimitListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     #[param(value_type = Option<uuid::Uuid>)]
     pub policy_id: Option<String>,
 }
@@ -66,7 +69,8 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<LimitListQuery>,
 ) -> ApiResult<web::Json<ListResponse<LimitOut>>> {
-    let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
+    let page =
+        PageQuery { page: query.page, page_size: query.page_size, cursor: query.cursor.clone() }.request()?;
     let policy = parse_field::<PolicyId>("policy_id", query.policy_id.as_deref())?;
     let applied = filters([("policy_id", query.policy_id.as_deref())]);
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);

@@ -21,6 +21,9 @@ use crate::wire::trace::{IntegrityOut, StepOut, TraceOut};
 pub struct TraceQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// running, succeeded, failed, failed_policy, cancelled
     pub status: Option<String>,
     pub agent_id: Option<String>,
@@ -104,7 +107,7 @@ pub(crate) async fn list_traces(
     state: web::Data<AppState>,
     q: TraceQuery,
 ) -> ApiResult<web::Json<ListResponse<TraceOut>>> {
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let dir = direction(q.direction.as_deref())?;
     let run_id = parse_field::<RunId>("run_id", q.run_id.as_deref())?;
     let has_violation = q.has_violation.map(|b| b.to_string());

@@ -82,6 +82,9 @@ pub struct SetRoles {
 pub struct UserListQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page (keyset paging).
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// `created_at` (default), `email` or `name`.
     #[param(value_type = Option<crate::schema::UserSort>, inline)]
     pub sort: Option<String>,
@@ -109,7 +112,8 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<UserListQuery>,
 ) -> ApiResult<web::Json<ListResponse<UserOut>>> {
-    let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
+    let page =
+        PageQuery { page: query.page, page_size: query.page_size, cursor: query.cursor.clone() }.request()?;
     let sort_field = query.sort.as_deref().unwrap_or("created_at");
     let sort = match sort_field {
         "created_at" => UserSort::CreatedAt,

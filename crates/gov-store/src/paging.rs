@@ -1,0 +1,88 @@
+//! Keyset paging and capped counts, shared by every list query.
+//!
+//! A list orders by `(column, id)` and a page after a cursor selects the rows past the cursor's
+//! `(key, id)`: `column <= key` bounds the index range, and the tie-break on `id` keeps rows with
+//! an equal key in order, so a deep page costs what page 1 costs. Totals are counted only up to
+//! [`COUNT_CAP`] rows: past it, the page says its total is a lower bound.
+
+use gov_model::{COUNT_CAP, PageRequest, SortKey};
+use time::PrimitiveDateTime;
+
+use crate::StoreError;
+use crate::convert::to_db;
+
+/// The cursor of a list ordered by a time column, as column values.
+pub(crate) fn time_cursor(page: &PageRequest) -> Result<Option<(PrimitiveDateTime, String)>, StoreError> {
+    page.cursor()
+        .map(|c| match c.key {
+            SortKey::Time(t) => Ok((to_db(t), c.id.clone())),
+            SortKey::Int(_) | SortKey::Real(_) => Err(StoreError::BadCursor),
+        })
+        .transpose()
+}
+
+/// The cursor of a list ordered by an integer column.
+pub(crate) fn int_cursor(page: &PageRequest) -> Result<Option<(i64, String)>, StoreError> {
+    page.cursor()
+        .map(|c| match c.key {
+            SortKey::Int(n) => Ok((n, c.id.clone())),
+            SortKey::Time(_) | SortKey::Real(_) => Err(StoreError::BadCursor),
+        })
+        .transpose()
+}
+
+/// The cursor of a list ordered by a floating-point column.
+pub(crate) fn real_cursor(page: &PageRequest) -> Result<Option<(f64, String)>, StoreError> {
+    page.cursor()
+        .map(|c| match c.key {
+            SortKey::Real(x) => Ok((x, c.id.clone())),
+            SortKey::Time(_) | SortKey::Int(_) => Err(StoreError::BadCursor),
+        })
+        .transpose()
+}
+
+/// Rows to look at when counting: one past the cap says "more than the cap".
+pub(crate) const COUNT_PROBE_OFFSET: i64 = COUNT_CAP;
+
+/// Keeps the rows after `cursor` (`Option<(key, id)>`) in `(col, id)` order `dir`.
+macro_rules! after_cursor {
+    ($q:expr, $cursor:expr, $dir:expr, $col:expr, $id:expr) => {
+        match $cursor {
+            None => $q,
+            Some((k, i)) => match $dir {
+                gov_model::SortDirection::Desc => $q
+                    .filter($col.le(k.clone()))
+                    .filter($col.lt(k.clone()).or($col.eq(k.clone()).and($id.lt(i.clone())))),
+                gov_model::SortDirection::Asc => $q
+                    .filter($col.ge(k.clone()))
+                    .filter($col.gt(k.clone()).or($col.eq(k.clone()).and($id.gt(i.clone())))),
+            },
+        }
+    };
+}
+pub(crate) use after_cursor;
+
+/// The count of `filtered()` (a closure building the boxed query), exact up to the cap:
+/// first whether a row exists past the cap (an index walk of at most the cap's rows), then,
+/// only if not, the exact count.
+macro_rules! capped_total {
+    ($filtered:expr, $id:expr, $c:expr) => {{
+        let past_cap: Option<String> = $filtered()
+            .select($id)
+            .offset($crate::paging::COUNT_PROBE_OFFSET)
+            .limit(1)
+            .first($c)
+            .optional()?;
+        match past_cap {
+            Some(_) => gov_model::Total::AtLeast(gov_model::COUNT_CAP),
+            None => gov_model::Total::Exact($filtered().count().get_result($c)?),
+        }
+    }};
+}
+pub(crate) use capped_total;
+
+/// The cursor key of a short list paged by position (users, keys, policies, limits,
+/// comments): its cursor carries only the page number, and the page is read at its offset.
+pub(crate) fn position_only<T>(_: &T) -> (SortKey, String) {
+    (SortKey::Int(0), String::new())
+}
