@@ -28,6 +28,7 @@ mod log_export;
 mod migrations;
 mod operations;
 mod policies;
+mod proposals;
 mod regression;
 mod review;
 mod risk;
