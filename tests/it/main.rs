@@ -29,6 +29,7 @@ mod migrations;
 mod operations;
 mod paging;
 mod policies;
+mod proposals;
 mod regression;
 mod review;
 mod risk;

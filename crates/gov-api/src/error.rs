@@ -48,6 +48,10 @@ impl ApiError {
                 FacadeError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 FacadeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
                 FacadeError::KillSwitchEngaged { .. } => (StatusCode::CONFLICT, "kill_switch_engaged"),
+                FacadeError::ProposalClosed { .. } => (StatusCode::CONFLICT, "proposal_closed"),
+                FacadeError::ProposalStale { .. } => (StatusCode::CONFLICT, "proposal_stale"),
+                FacadeError::SelfReview => (StatusCode::FORBIDDEN, "self_review"),
+                FacadeError::NotProposer => (StatusCode::FORBIDDEN, "not_proposer"),
                 FacadeError::Invalid { .. } | FacadeError::InvalidSpec { .. } => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
                 }
@@ -87,6 +91,18 @@ impl ApiError {
                      (last lever change: {by}: {reason})"
                 ),
                 json!({ "changed_by": by, "reason": reason }),
+            ),
+            ApiError::Facade(FacadeError::ProposalClosed { status }) => {
+                (self.to_string(), json!({ "status": status.as_str() }))
+            }
+            ApiError::Facade(FacadeError::ProposalStale { base_version, current_version }) => (
+                format!(
+                    "the target policy changed since the proposal was made (proposed against version \
+                     {}, now {}): make a new proposal against the current version",
+                    base_version.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                    current_version.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                ),
+                json!({ "base_version": base_version, "current_version": current_version }),
             ),
             ApiError::Facade(FacadeError::Unavailable(_)) => {
                 ("the database is unavailable; nothing was changed, retry later".to_owned(), Value::Null)

@@ -86,6 +86,7 @@ schema_types! {
     IncidentStatus => one_of(gov_model::IncidentStatus::ALL.iter().map(|s| s.as_str()));
     Severity => one_of(gov_model::Severity::ALL.iter().map(|s| s.as_str()));
     PolicyStatus => one_of(gov_model::PolicyStatus::ALL.iter().map(|s| s.as_str()));
+    ProposalStatus => one_of(gov_model::ProposalStatus::ALL.iter().map(|s| s.as_str()));
     RuleType => one_of(gov_model::RuleType::ALL.iter().map(|s| s.as_str()));
     ScopeType => one_of(gov_model::ScopeType::ALL.iter().map(|s| s.as_str()));
     SignalType => one_of(gov_model::SignalType::ALL.iter().map(|s| s.as_str()));

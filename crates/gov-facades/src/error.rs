@@ -18,6 +18,18 @@ pub enum Error {
     /// The request is well-formed but contradicts the current state (duplicate, illegal transition).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A policy proposal is approved or rejected: it cannot change again.
+    #[error("the proposal is {status}: it cannot change again")]
+    ProposalClosed { status: gov_model::ProposalStatus },
+    /// The caller proposed this proposal and may not review it.
+    #[error("a proposal cannot be reviewed by its proposer")]
+    SelfReview,
+    /// Only the proposer edits a proposal.
+    #[error("only the proposer can edit a proposal")]
+    NotProposer,
+    /// The proposal's target policy changed (new version or archived) since it was proposed.
+    #[error("the target policy changed since the proposal was made")]
+    ProposalStale { base_version: Option<i32>, current_version: Option<i32> },
     /// The tenant's kill switch is engaged: nothing executes in production until it is released.
     /// `by` and `reason` are those of the last lever change.
     #[error("the kill switch is engaged (last lever change: {by}: {reason})")]

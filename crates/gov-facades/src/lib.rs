@@ -19,6 +19,7 @@ mod incidents;
 mod library;
 mod log_export;
 mod policies;
+mod proposals;
 mod regression;
 mod review;
 mod risk;
@@ -50,6 +51,7 @@ pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
 pub use gov_store::exports::ExportFilter;
 pub use gov_store::incidents::IncidentFilter;
 pub use gov_store::policies::PolicyFilter;
+pub use gov_store::proposals::ProposalFilter;
 pub use gov_store::runs::{RunFilter, RunSort};
 pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
@@ -62,6 +64,7 @@ pub use log_export::{
     FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
 };
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
+pub use proposals::{MAX_PROPOSAL_TEXT, NewProposal, ProposalEdit, ProposalView};
 pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,
     THROTTLE_WINDOW_SECS, TripwireCheck,

@@ -122,6 +122,52 @@ fn check_limit(draft: &LimitDraft) -> Result<LimitScope> {
     Ok(scope)
 }
 
+/// The full spec of a draft, once the engine accepts it: the one validation path of rule
+/// create, update and validate and of policy proposals.
+pub(crate) fn checked_spec(draft: PolicyDraft) -> Result<PolicySpec> {
+    let spec = draft.into_spec()?;
+    check_spec(&spec)?;
+    Ok(spec)
+}
+
+/// Inserts `spec` as a new policy (version 1) with its `policy.created` audit row, in the
+/// caller's transaction (rule create, proposal approval).
+pub(crate) fn insert_policy(
+    c: &mut Conn<'_>,
+    caller: &Caller,
+    spec: PolicySpec,
+    now: Timestamp,
+) -> Result<PolicyRule> {
+    let policy = PolicyRule {
+        policy_id: PolicyId::new(),
+        tenant_id: caller.tenant_id,
+        version: 1,
+        spec,
+        violation_count: 0,
+        incident_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    policies::insert(c, &policy, &caller.actor.id)?;
+    audit::record(c, caller.tenant_id, &caller.actor, policy_audit("policy.created", &policy), now)?;
+    Ok(policy)
+}
+
+/// Saves `spec` as the next version of policy `id` with its audit row (`action`), in the
+/// caller's transaction (rule update and archive, proposal approval).
+pub(crate) fn save_policy_version(
+    c: &mut Conn<'_>,
+    caller: &Caller,
+    id: PolicyId,
+    spec: &PolicySpec,
+    action: &'static str,
+    now: Timestamp,
+) -> Result<PolicyRule> {
+    let policy = policies::save_version(c, caller.tenant_id, id, spec, &caller.actor.id, now)?;
+    audit::record(c, caller.tenant_id, &caller.actor, policy_audit(action, &policy), now)?;
+    Ok(policy)
+}
+
 fn policy_audit(action: &'static str, policy: &PolicyRule) -> NewAuditEntry {
     NewAuditEntry {
         action,
@@ -147,25 +193,10 @@ fn limit_audit(action: &'static str, limit: &PolicyLimit, version: i32) -> NewAu
 
 impl Gov {
     pub fn create_policy(&self, caller: &Caller, draft: PolicyDraft) -> Result<PolicyRule> {
-        let spec = draft.into_spec()?;
-        check_spec(&spec)?;
+        let spec = checked_spec(draft)?;
         let now = self.clock.now();
-        let policy = PolicyRule {
-            policy_id: PolicyId::new(),
-            tenant_id: caller.tenant_id,
-            version: 1,
-            spec,
-            violation_count: 0,
-            incident_count: 0,
-            created_at: now,
-            updated_at: now,
-        };
         let caller = caller.clone();
-        self.db.write(move |c| {
-            policies::insert(c, &policy, &caller.actor.id)?;
-            audit::record(c, caller.tenant_id, &caller.actor, policy_audit("policy.created", &policy), now)?;
-            Ok(policy.clone())
-        })
+        self.db.write(move |c| insert_policy(c, &caller, spec.clone(), now))
     }
 
     pub fn get_policy(&self, tenant: TenantId, id: PolicyId) -> Result<PolicyRule> {
@@ -204,8 +235,7 @@ impl Gov {
 
     /// Replaces a policy's definition: a new version; the old ones stay readable.
     pub fn update_policy(&self, caller: &Caller, id: PolicyId, draft: PolicyDraft) -> Result<PolicyRule> {
-        let spec = draft.into_spec()?;
-        check_spec(&spec)?;
+        let spec = checked_spec(draft)?;
         self.new_policy_version(caller, id, "policy.updated", |_| Ok(spec))
     }
 
@@ -234,9 +264,7 @@ impl Gov {
                 return Err(Error::Conflict("an archived policy cannot be changed".into()));
             }
             let spec = next(&current)?;
-            let policy = policies::save_version(c, caller.tenant_id, id, &spec, &caller.actor.id, now)?;
-            audit::record(c, caller.tenant_id, &caller.actor, policy_audit(action, &policy), now)?;
-            Ok(policy)
+            save_policy_version(c, &caller, id, &spec, action, now)
         })
     }
 
@@ -399,9 +427,7 @@ impl Gov {
 
     /// Checks a draft (or only a CEL condition) without saving anything.
     pub fn validate_policy(&self, draft: PolicyDraft) -> Result<PolicySpec> {
-        let spec = draft.into_spec()?;
-        check_spec(&spec)?;
-        Ok(spec)
+        checked_spec(draft)
     }
 
     pub fn list_violations(

@@ -7,6 +7,7 @@ mod check;
 mod condition;
 mod error;
 mod monitor;
+mod proposal;
 mod scope;
 mod signal;
 mod snapshot;
@@ -20,6 +21,9 @@ pub use check::{ChainEntry, Check, CheckKind, Metric};
 pub use condition::{CompiledCondition, ConditionInput, MAX_CONDITION_CHARS, validate_condition};
 pub use error::{ConditionError, Position, SnapshotError, SpecError};
 pub use monitor::Monitor;
+pub use proposal::{
+    ProposalAction, ProposalCase, ProposalRefusal, ProposalTarget, decide as decide_proposal,
+};
 pub use scope::{RunAttributes, applies_to};
 pub use signal::{Signal, SignalValue, SignalValues};
 pub use snapshot::{CompiledSnapshot, SnapshotContent, build_snapshot, snapshot_hash};

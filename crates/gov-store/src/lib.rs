@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod levers;
 pub mod migrate;
 pub mod policies;
+pub mod proposals;
 pub mod regression;
 pub mod risk;
 pub mod runs;

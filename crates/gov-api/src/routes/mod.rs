@@ -14,6 +14,7 @@ mod logs;
 mod policies;
 mod policy_controls;
 mod policy_limits;
+mod policy_proposals;
 pub(crate) mod regression;
 pub(crate) mod risk;
 mod runs;
@@ -80,6 +81,12 @@ where
                 .service(policy_controls::controls)
                 .service(policy_controls::set_controls)
                 .service(policy_controls::validate)
+                .service(policy_proposals::list)
+                .service(policy_proposals::create)
+                .service(policy_proposals::show)
+                .service(policy_proposals::update)
+                .service(policy_proposals::approve)
+                .service(policy_proposals::reject)
                 .service(policies::show_policy)
                 .service(policies::update_policy)
                 .service(policies::delete_policy)
