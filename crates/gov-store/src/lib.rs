@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod levers;
 pub mod migrate;
 pub mod policies;
+pub mod postmortems;
 pub mod regression;
 pub mod risk;
 pub mod runs;

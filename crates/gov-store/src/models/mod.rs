@@ -6,6 +6,7 @@ pub(crate) mod evidence;
 pub(crate) mod export;
 pub(crate) mod incident;
 pub(crate) mod policy;
+pub(crate) mod postmortem;
 pub(crate) mod run;
 pub(crate) mod tenant;
 pub(crate) mod trace;
