@@ -48,6 +48,7 @@ impl ApiError {
                 FacadeError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 FacadeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
                 FacadeError::KillSwitchEngaged { .. } => (StatusCode::CONFLICT, "kill_switch_engaged"),
+                FacadeError::PostmortemExists(_) => (StatusCode::CONFLICT, "postmortem_exists"),
                 FacadeError::Invalid { .. } | FacadeError::InvalidSpec { .. } => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
                 }
@@ -87,6 +88,10 @@ impl ApiError {
                      (last lever change: {by}: {reason})"
                 ),
                 json!({ "changed_by": by, "reason": reason }),
+            ),
+            ApiError::Facade(FacadeError::PostmortemExists(incident)) => (
+                "this incident has its postmortem already (one per incident, final once written)".to_owned(),
+                json!({ "incident_id": incident }),
             ),
             ApiError::Facade(FacadeError::Unavailable(_)) => {
                 ("the database is unavailable; nothing was changed, retry later".to_owned(), Value::Null)

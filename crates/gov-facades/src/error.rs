@@ -18,6 +18,9 @@ pub enum Error {
     /// The request is well-formed but contradicts the current state (duplicate, illegal transition).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The incident (its id) has its postmortem already: there is one per incident.
+    #[error("incident {0} has a postmortem already")]
+    PostmortemExists(String),
     /// The tenant's kill switch is engaged: nothing executes in production until it is released.
     /// `by` and `reason` are those of the last lever change.
     #[error("the kill switch is engaged (last lever change: {by}: {reason})")]
