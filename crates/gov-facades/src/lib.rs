@@ -59,7 +59,10 @@ pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
 pub use heimdall::{
     Gate, HeimdallPolicyChange, Judged, NewRecommendation, TRIAL_WINDOW_DAYS, gate_reason, gates,
 };
-pub use incident_insight::{PatternReport, PostmortemDraft, RelatedIncidents, Relation};
+pub use incident_insight::{
+    MAX_MIN_COUNT, MTTR_TARGET_SECONDS, PATTERN_FACTS_LIMIT, POSTMORTEM_EVENT_CHARS, POSTMORTEM_MAX_ENTRIES,
+    POSTMORTEM_TEXT_CHARS, PatternReport, PostmortemDraft, RELATED_PER_RELATION, RelatedIncidents, Relation,
+};
 pub use library::{Template, templates};
 pub use log_export::{
     FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
