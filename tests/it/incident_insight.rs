@@ -77,11 +77,13 @@ async fn patterns_find_the_recurring_pair_and_the_repeated_step_type_on_both_bac
 
     let body = json(app.get("/api/v1/incidents/patterns").await, StatusCode::OK).await;
     let items = body["items"].as_array().unwrap();
-    let of = |kind: &str| items.iter().find(|p| p["kind"] == kind).unwrap_or_else(|| panic!("no {kind}: {body}"));
+    let of =
+        |kind: &str| items.iter().find(|p| p["kind"] == kind).unwrap_or_else(|| panic!("no {kind}: {body}"));
     let pair = of("recurring_policy_agent");
     assert_eq!(pair["count"], 2);
     assert_eq!(pair["agent_id"], "AGT-001");
-    let mut ids: Vec<&str> = pair["incident_ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
+    let mut ids: Vec<&str> =
+        pair["incident_ids"].as_array().unwrap().iter().map(|i| i.as_str().unwrap()).collect();
     ids.sort_unstable();
     let mut want = [first.as_str(), second.as_str()];
     want.sort_unstable();
@@ -102,7 +104,8 @@ async fn patterns_find_the_recurring_pair_and_the_repeated_step_type_on_both_bac
     let three = json(app.get("/api/v1/incidents/patterns?min_count=3").await, StatusCode::OK).await;
     assert_eq!(three["items"], json!([]));
     assert_eq!(three["filters_applied"]["min_count"], "3");
-    let later = json(app.get("/api/v1/incidents/patterns?from=2026-01-20T11:00:00Z").await, StatusCode::OK).await;
+    let later =
+        json(app.get("/api/v1/incidents/patterns?from=2026-01-20T11:00:00Z").await, StatusCode::OK).await;
     assert_eq!(later["analysis"]["incidents_considered"], 0);
 
     for (query, field) in [
@@ -130,10 +133,7 @@ async fn stats_count_and_time_the_lifecycle_on_both_backends() {
 
     let s = json(app.get("/api/v1/incidents/stats").await, StatusCode::OK).await;
     assert_eq!((s["total"].clone(), s["active"].clone()), (json!(2), json!(1)));
-    assert_eq!(
-        s["by_status"],
-        json!({"active": 1, "acknowledged": 0, "escalated": 0, "resolved": 1})
-    );
+    assert_eq!(s["by_status"], json!({"active": 1, "acknowledged": 0, "escalated": 0, "resolved": 1}));
     assert_eq!(s["by_type"], json!({"token_limit_exceeded": 2}));
     let severities: i64 = s["by_severity"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
     assert_eq!(severities, 2);
@@ -148,7 +148,8 @@ async fn stats_count_and_time_the_lifecycle_on_both_backends() {
     assert_eq!(s["as_of"], "2026-01-20T11:00:00Z");
 
     // The range selects by creation time.
-    let empty = json(app.get("/api/v1/incidents/stats?from=2026-01-20T10:00:01Z").await, StatusCode::OK).await;
+    let empty =
+        json(app.get("/api/v1/incidents/stats?from=2026-01-20T10:00:01Z").await, StatusCode::OK).await;
     assert_eq!(empty["total"], 0);
     assert_eq!(empty["mean_time_to_resolve_seconds"], Value::Null);
     assert_eq!(empty["mttr"]["within_target"], Value::Null);
@@ -157,7 +158,8 @@ async fn stats_count_and_time_the_lifecycle_on_both_backends() {
 
     // Another tenant sees none of them.
     let other = app.create_tenant("other");
-    let res = app.request(Method::GET, "/api/v1/incidents/stats", &other.admin_key.secret).send().await.unwrap();
+    let res =
+        app.request(Method::GET, "/api/v1/incidents/stats", &other.admin_key.secret).send().await.unwrap();
     assert_eq!(json(res, StatusCode::OK).await["total"], 0);
 
     for (query, field) in [("to=soon", "to"), ("from=2026-01-21T00:00:00Z&to=2026-01-20T00:00:00Z", "from")] {
@@ -188,8 +190,14 @@ async fn a_postmortem_is_written_once_audited_and_in_the_timeline_on_both_backen
         (json!({"root_cause": "x", "lessons_learned": "y", "bogus": 1}), None),
         (json!({"root_cause": "  ", "lessons_learned": "y"}), Some("root_cause")),
         (json!({"root_cause": "x"}), None),
-        (json!({"root_cause": "x", "lessons_learned": "y", "timeline": [{"timestamp": "noon", "event": "e"}]}), None),
-        (json!({"root_cause": "x", "lessons_learned": "y", "timeline": [{"timestamp": "2026-01-20T10:00:00Z", "event": ""}]}), Some("timeline.event")),
+        (
+            json!({"root_cause": "x", "lessons_learned": "y", "timeline": [{"timestamp": "noon", "event": "e"}]}),
+            None,
+        ),
+        (
+            json!({"root_cause": "x", "lessons_learned": "y", "timeline": [{"timestamp": "2026-01-20T10:00:00Z", "event": ""}]}),
+            Some("timeline.event"),
+        ),
         (json!({"root_cause": "x".repeat(10_001), "lessons_learned": "y"}), Some("root_cause")),
     ] {
         let res = app.post(&path, &bad).await;

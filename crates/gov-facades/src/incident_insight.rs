@@ -81,7 +81,11 @@ fn check_range(range: TimeRange) -> Result<()> {
     }
 }
 
-fn read_facts(c: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> std::result::Result<Vec<IncidentFact>, StoreError> {
+fn read_facts(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    range: TimeRange,
+) -> std::result::Result<Vec<IncidentFact>, StoreError> {
     Ok(incidents::facts(c, tenant, range, PATTERN_FACTS_LIMIT + 1)?.into_iter().map(fact).collect())
 }
 
@@ -104,9 +108,13 @@ impl Gov {
         self.db.read(|c| {
             let source = incidents::get(c, tenant, id).or_not_found("incident")?;
             let mut related = Vec::new();
-            let mut add = |relation, found: Vec<Incident>| related.extend(found.into_iter().map(|i| (relation, i)));
+            let mut add =
+                |relation, found: Vec<Incident>| related.extend(found.into_iter().map(|i| (relation, i)));
             if let Some(run) = source.source_run_id {
-                add(Relation::SameRun, incidents::related(c, tenant, &RelatedBy::Run(run), id, RELATED_PER_RELATION)?);
+                add(
+                    Relation::SameRun,
+                    incidents::related(c, tenant, &RelatedBy::Run(run), id, RELATED_PER_RELATION)?,
+                );
             }
             if let Some(policy) = source.policy_id {
                 let by = RelatedBy::Policy(policy);
@@ -143,7 +151,12 @@ impl Gov {
     }
 
     /// The patterns among the newest [`PATTERN_FACTS_LIMIT`] incidents created in `range`.
-    pub fn incident_patterns(&self, tenant: TenantId, range: TimeRange, min_count: Option<usize>) -> Result<PatternReport> {
+    pub fn incident_patterns(
+        &self,
+        tenant: TenantId,
+        range: TimeRange,
+        min_count: Option<usize>,
+    ) -> Result<PatternReport> {
         check_range(range)?;
         let config = PatternConfig { min_count: min_count.unwrap_or(2), ..PatternConfig::default() };
         if !(2..=MAX_MIN_COUNT).contains(&config.min_count) {
@@ -170,9 +183,15 @@ impl Gov {
 
     /// Writes the incident's one postmortem, with its timeline entry and audit row, in one
     /// transaction; a second one is [`Error::PostmortemExists`].
-    pub fn create_postmortem(&self, caller: &Caller, id: IncidentId, draft: PostmortemDraft) -> Result<Postmortem> {
+    pub fn create_postmortem(
+        &self,
+        caller: &Caller,
+        id: IncidentId,
+        draft: PostmortemDraft,
+    ) -> Result<Postmortem> {
         let root_cause = validate::text("root_cause", &draft.root_cause, POSTMORTEM_TEXT_CHARS)?;
-        let lessons_learned = validate::text("lessons_learned", &draft.lessons_learned, POSTMORTEM_TEXT_CHARS)?;
+        let lessons_learned =
+            validate::text("lessons_learned", &draft.lessons_learned, POSTMORTEM_TEXT_CHARS)?;
         if draft.timeline.len() > POSTMORTEM_MAX_ENTRIES {
             return Err(Error::invalid("timeline", format!("at most {POSTMORTEM_MAX_ENTRIES} entries")));
         }

@@ -194,7 +194,12 @@ mod tests {
     }
 
     /// (kind, count, incident indexes) of each pattern, in the engine's order.
-    fn check(ids: &[IncidentId], facts: &[IncidentFact], config: PatternConfig, expected: &[(PatternKind, &[usize])]) {
+    fn check(
+        ids: &[IncidentId],
+        facts: &[IncidentFact],
+        config: PatternConfig,
+        expected: &[(PatternKind, &[usize])],
+    ) {
         let got = find(facts, config);
         let summary: Vec<(PatternKind, Vec<IncidentId>)> =
             got.iter().map(|p| (p.kind, p.incident_ids.clone())).collect();
@@ -223,7 +228,8 @@ mod tests {
 
         // The same agent breaching the same policy at the same step type, an hour apart: a
         // recurring pair and a repeated step type (each of the two incidents).
-        let twice = [f(0, 0, Some(0), Some("a"), Some("llm_call")), f(1, 60, Some(0), Some("a"), Some("llm_call"))];
+        let twice =
+            [f(0, 0, Some(0), Some("a"), Some("llm_call")), f(1, 60, Some(0), Some("a"), Some("llm_call"))];
         check(&ids, &twice, cfg, &[(RecurringPolicyAgent, &[0, 1]), (RepeatedStepType, &[0, 1])]);
         // The facts' order does not matter.
         let reversed = [twice[1].clone(), twice[0].clone()];
@@ -237,7 +243,8 @@ mod tests {
         let agents = [f(0, 0, Some(0), Some("a"), Some("tool")), f(1, 60, Some(0), Some("b"), Some("tool"))];
         check(&ids, &agents, cfg, &[(RepeatedStepType, &[0, 1])]);
         // Same agent, different policies: nothing; no policy at all: nothing.
-        let policies = [f(0, 0, Some(0), Some("a"), Some("tool")), f(1, 60, Some(1), Some("a"), Some("tool"))];
+        let policies =
+            [f(0, 0, Some(0), Some("a"), Some("tool")), f(1, 60, Some(1), Some("a"), Some("tool"))];
         check(&ids, &policies, cfg, &[]);
         let none = [f(0, 0, None, Some("a"), Some("tool")), f(1, 60, None, Some("a"), Some("tool"))];
         check(&ids, &none, cfg, &[]);
@@ -248,7 +255,11 @@ mod tests {
         // Bursts: 5 incidents within 10 minutes (inclusive), unrelated otherwise.
         let agent = |n: usize| ["a", "b", "c", "d", "e", "f", "g", "h"][n];
         let spread = |minutes: &[i64]| -> Vec<IncidentFact> {
-            minutes.iter().enumerate().map(|(n, m)| fact(&ids, &pol, n, *m, None, Some(agent(n)), None)).collect()
+            minutes
+                .iter()
+                .enumerate()
+                .map(|(n, m)| fact(&ids, &pol, n, *m, None, Some(agent(n)), None))
+                .collect()
         };
         check(&ids, &spread(&[0, 2, 4, 6, 10]), cfg, &[(Burst, &[0, 1, 2, 3, 4])]);
         check(&ids, &spread(&[0, 2, 4, 6, 11]), cfg, &[]);

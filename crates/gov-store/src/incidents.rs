@@ -205,15 +205,8 @@ pub struct IncidentFacts {
     pub severity: Severity,
 }
 
-type FactRow = (
-    String,
-    time::PrimitiveDateTime,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
+type FactRow =
+    (String, time::PrimitiveDateTime, Option<String>, Option<String>, Option<String>, String, String);
 
 /// The newest `limit` incidents created in `range`, newest first, with the agent of their run and
 /// the type of the step that breached (one query: incidents ⟕ runs ⟕ aos_trace_steps).
@@ -317,7 +310,9 @@ pub fn stats(conn: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> Result<
                 incidents::tenant_id
                     .eq(&t)
                     .and(incidents::created_at.ge(from.unwrap_or(time::macros::datetime!(1970-01-01 0:00))))
-                    .and(incidents::created_at.le(to.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59)))),
+                    .and(
+                        incidents::created_at.le(to.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59))),
+                    ),
             )
         };
         let by_status: Vec<(String, i64)> = filtered()
@@ -401,7 +396,11 @@ pub fn related(
 }
 
 /// The incidents among `ids` (of this tenant), newest first.
-pub fn get_many(conn: &mut Conn<'_>, tenant: TenantId, ids: &[IncidentId]) -> Result<Vec<Incident>, StoreError> {
+pub fn get_many(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    ids: &[IncidentId],
+) -> Result<Vec<Incident>, StoreError> {
     let t = tenant.to_string();
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let rows: Vec<IncidentRow> = dispatch!(conn, |c| incidents::table

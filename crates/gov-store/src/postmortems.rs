@@ -17,7 +17,11 @@ pub fn insert(conn: &mut Conn<'_>, postmortem: &Postmortem) -> Result<(), StoreE
 }
 
 /// The incident's postmortem, if one was written.
-pub fn get(conn: &mut Conn<'_>, tenant: TenantId, incident: IncidentId) -> Result<Option<Postmortem>, StoreError> {
+pub fn get(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    incident: IncidentId,
+) -> Result<Option<Postmortem>, StoreError> {
     let (t, i) = (tenant.to_string(), incident.to_string());
     let row: Option<PostmortemRow> = dispatch!(conn, |c| postmortems::table
         .filter(postmortems::tenant_id.eq(&t).and(postmortems::incident_id.eq(&i)))

@@ -119,7 +119,12 @@ pub async fn related(
         timeline: found
             .events
             .into_iter()
-            .map(|e| TimelineEntry { timestamp: e.timestamp, event: e.event, actor: e.actor, detail: e.detail })
+            .map(|e| TimelineEntry {
+                timestamp: e.timestamp,
+                event: e.event,
+                actor: e.actor,
+                detail: e.detail,
+            })
             .collect(),
     }))
 }
@@ -415,7 +420,11 @@ pub async fn create_postmortem(
     let (gov, id, b) = (state.gov.clone(), path.into_inner(), body.into_inner());
     let draft = PostmortemDraft {
         root_cause: b.root_cause,
-        timeline: b.timeline.into_iter().map(|e| PostmortemEntry { timestamp: e.timestamp, event: e.event }).collect(),
+        timeline: b
+            .timeline
+            .into_iter()
+            .map(|e| PostmortemEntry { timestamp: e.timestamp, event: e.event })
+            .collect(),
         lessons_learned: b.lessons_learned,
     };
     let created = blocking(move || gov.create_postmortem(&auth.caller, id, draft)).await?;
