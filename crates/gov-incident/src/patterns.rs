@@ -80,7 +80,7 @@ pub struct Pattern {
 /// Every pattern in `facts`, most incidents first (then the most recent, then by kind and id).
 pub fn find(facts: &[IncidentFact], config: PatternConfig) -> Vec<Pattern> {
     let mut sorted: Vec<&IncidentFact> = facts.iter().collect();
-    sorted.sort_by(|a, b| (a.created_at, a.incident_id).cmp(&(b.created_at, b.incident_id)));
+    sorted.sort_by_key(|f| (f.created_at, f.incident_id));
     let min_count = config.min_count.max(2);
 
     let mut patterns = Vec::new();
