@@ -21,6 +21,7 @@ mod faults;
 mod golive;
 mod governed_run;
 mod heimdall;
+mod incident_insight;
 mod incidents;
 mod integrity;
 mod isolation;

@@ -52,6 +52,7 @@ impl ApiError {
                 FacadeError::ProposalStale { .. } => (StatusCode::CONFLICT, "proposal_stale"),
                 FacadeError::SelfReview => (StatusCode::FORBIDDEN, "self_review"),
                 FacadeError::NotProposer => (StatusCode::FORBIDDEN, "not_proposer"),
+                FacadeError::PostmortemExists(_) => (StatusCode::CONFLICT, "postmortem_exists"),
                 FacadeError::Invalid { .. } | FacadeError::InvalidSpec { .. } => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
                 }
@@ -103,6 +104,10 @@ impl ApiError {
                     current_version.map_or_else(|| "none".to_owned(), |v| v.to_string()),
                 ),
                 json!({ "base_version": base_version, "current_version": current_version }),
+            ),
+            ApiError::Facade(FacadeError::PostmortemExists(incident)) => (
+                "this incident has its postmortem already (one per incident, final once written)".to_owned(),
+                json!({ "incident_id": incident }),
             ),
             ApiError::Facade(FacadeError::Unavailable(_)) => {
                 ("the database is unavailable; nothing was changed, retry later".to_owned(), Value::Null)

@@ -103,6 +103,10 @@ schema_types! {
     LogTopicName => one_of(["llm_runs", "audit"]);
     /// The format of a log export.
     LogExportFormat => one_of(["json", "csv"]);
+    /// Why an incident is related to another.
+    IncidentRelation => one_of(["same_run", "same_policy", "same_agent", "same_pattern"]);
+    /// What kind of incident pattern.
+    PatternKind => one_of(gov_facades::PatternKind::ALL.iter().map(|k| k.as_str()));
     /// `asc` or `desc`.
     Direction => one_of(["asc", "desc"]);
     /// An opaque page cursor: the `pagination.next_cursor` of a previous page.

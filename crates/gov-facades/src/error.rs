@@ -30,6 +30,9 @@ pub enum Error {
     /// The proposal's target policy changed (new version or archived) since it was proposed.
     #[error("the target policy changed since the proposal was made")]
     ProposalStale { base_version: Option<i32>, current_version: Option<i32> },
+    /// The incident (its id) has its postmortem already: there is one per incident.
+    #[error("incident {0} has a postmortem already")]
+    PostmortemExists(String),
     /// The tenant's kill switch is engaged: nothing executes in production until it is released.
     /// `by` and `reason` are those of the last lever change.
     #[error("the kill switch is engaged (last lever change: {by}: {reason})")]

@@ -15,6 +15,7 @@ mod exports;
 mod golive;
 mod gov;
 mod heimdall;
+mod incident_insight;
 mod incidents;
 mod library;
 mod log_export;
@@ -44,12 +45,13 @@ pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
+pub use gov_incident::patterns::{Pattern, PatternConfig, PatternKind};
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
 pub use gov_store::audit::TimeRange;
 pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
 pub use gov_store::exports::ExportFilter;
-pub use gov_store::incidents::IncidentFilter;
+pub use gov_store::incidents::{IncidentFilter, IncidentStats};
 pub use gov_store::policies::PolicyFilter;
 pub use gov_store::proposals::ProposalFilter;
 pub use gov_store::runs::{RunFilter, RunSort};
@@ -58,6 +60,10 @@ pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
 pub use heimdall::{
     Gate, HeimdallPolicyChange, Judged, NewRecommendation, TRIAL_WINDOW_DAYS, gate_reason, gates,
+};
+pub use incident_insight::{
+    MAX_MIN_COUNT, MTTR_TARGET_SECONDS, PATTERN_FACTS_LIMIT, POSTMORTEM_EVENT_CHARS, POSTMORTEM_MAX_ENTRIES,
+    POSTMORTEM_TEXT_CHARS, PatternReport, PostmortemDraft, RELATED_PER_RELATION, RelatedIncidents, Relation,
 };
 pub use library::{Template, templates};
 pub use log_export::{

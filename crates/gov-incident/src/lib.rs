@@ -3,6 +3,7 @@
 
 mod lifecycle;
 mod opening;
+pub mod patterns;
 mod tripwire;
 
 pub use lifecycle::{Transition, TransitionError, apply};

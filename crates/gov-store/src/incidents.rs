@@ -1,4 +1,5 @@
-//! Incidents, their comments and their timeline events.
+//! Incidents, their comments and their timeline events, and the reads of incident insight
+//! (related incidents, the pattern engine's facts, aggregated stats).
 
 use diesel::prelude::*;
 use gov_model::{
@@ -6,12 +7,14 @@ use gov_model::{
     Severity, SortDirection, SortKey, TenantId, Timestamp, Total,
 };
 
-use crate::convert::to_db;
+use crate::audit::TimeRange;
+use crate::convert::{from_db, parse, parse_opt, to_db};
 use crate::db::dispatch;
 use crate::models::incident::{CommentRow, EventRow, IncidentRow};
 use crate::paging::position_only;
 use crate::paging::{after_cursor, capped_total, time_cursor};
 use crate::schema::{incident_comments, incident_events, incidents};
+use crate::schema::{aos_trace_steps, incident_comments, incident_events, incidents, runs};
 use crate::{Conn, StoreError};
 
 /// Narrows an incident listing; `None` matches everything.
@@ -192,4 +195,222 @@ pub fn all_comments(
         .select(CommentRow::as_select())
         .load(c))?;
     rows.into_iter().map(CommentRow::into_model).collect()
+}
+
+/// What the pattern engine needs of one incident: its run's agent and its breaching step's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentFacts {
+    pub incident_id: IncidentId,
+    pub created_at: Timestamp,
+    pub policy_id: Option<PolicyId>,
+    pub agent_id: Option<String>,
+    pub step_type: Option<String>,
+    pub incident_type: String,
+    pub severity: Severity,
+}
+
+type FactRow =
+    (String, time::PrimitiveDateTime, Option<String>, Option<String>, Option<String>, String, String);
+
+/// The newest `limit` incidents created in `range`, newest first, with the agent of their run and
+/// the type of the step that breached (one query: incidents ⟕ runs ⟕ aos_trace_steps).
+pub fn facts(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: TimeRange,
+    limit: i64,
+) -> Result<Vec<IncidentFacts>, StoreError> {
+    let t = tenant.to_string();
+    let (from, to) = (range.from.map(to_db), range.to.map(to_db));
+    let rows: Vec<FactRow> = dispatch!(conn, |c| {
+        let mut q = incidents::table
+            .left_join(
+                runs::table.on(runs::run_id
+                    .nullable()
+                    .eq(incidents::source_run_id)
+                    .and(runs::tenant_id.eq(incidents::tenant_id))),
+            )
+            .left_join(
+                aos_trace_steps::table.on(aos_trace_steps::trace_id
+                    .nullable()
+                    .eq(incidents::trace_id)
+                    .and(aos_trace_steps::step_index.nullable().eq(incidents::step_index))
+                    .and(aos_trace_steps::tenant_id.eq(incidents::tenant_id))),
+            )
+            .filter(incidents::tenant_id.eq(&t))
+            .into_boxed();
+        if let Some(from) = from {
+            q = q.filter(incidents::created_at.ge(from));
+        }
+        if let Some(to) = to {
+            q = q.filter(incidents::created_at.le(to));
+        }
+        q.order((incidents::created_at.desc(), incidents::incident_id.desc()))
+            .limit(limit)
+            .select((
+                incidents::incident_id,
+                incidents::created_at,
+                incidents::policy_id,
+                runs::agent_id.nullable(),
+                aos_trace_steps::step_type.nullable(),
+                incidents::incident_type,
+                incidents::severity,
+            ))
+            .load(c)
+    })?;
+    rows.into_iter()
+        .map(|(id, created, policy, agent, step, ty, severity)| {
+            Ok(IncidentFacts {
+                incident_id: parse("incidents.incident_id", &id)?,
+                created_at: from_db(created),
+                policy_id: parse_opt("incidents.policy_id", policy)?,
+                agent_id: agent,
+                step_type: step,
+                incident_type: ty,
+                severity: parse("incidents.severity", &severity)?,
+            })
+        })
+        .collect()
+}
+
+/// Counts and mean durations of the incidents created in a range, aggregated by the database.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentStats {
+    pub total: i64,
+    pub by_status: Vec<(String, i64)>,
+    pub by_severity: Vec<(String, i64)>,
+    pub by_type: Vec<(String, i64)>,
+    /// Incidents with an `acknowledged_at`, and the mean seconds from creation to it.
+    pub acknowledged: i64,
+    pub mean_seconds_to_acknowledge: Option<f64>,
+    /// Incidents with a `resolved_at`, and the mean seconds from creation to it.
+    pub resolved: i64,
+    pub mean_seconds_to_resolve: Option<f64>,
+}
+
+/// GROUP BY status, severity and type, and AVG of the lifecycle durations: no row is loaded.
+pub fn stats(conn: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> Result<IncidentStats, StoreError> {
+    use diesel::dsl::{count, count_star, sql};
+    use diesel::sql_types::{Double, Nullable};
+
+    let t = tenant.to_string();
+    let (from, to) = (range.from.map(to_db), range.to.map(to_db));
+    // Seconds between two timestamp columns: the backends spell it differently.
+    let (ack, res) = match conn.backend() {
+        crate::Backend::Sqlite => (
+            "AVG((julianday(acknowledged_at) - julianday(created_at)) * 86400.0)",
+            "AVG((julianday(resolved_at) - julianday(created_at)) * 86400.0)",
+        ),
+        crate::Backend::Postgres => (
+            "AVG(EXTRACT(EPOCH FROM (acknowledged_at - created_at)))::double precision",
+            "AVG(EXTRACT(EPOCH FROM (resolved_at - created_at)))::double precision",
+        ),
+    };
+    dispatch!(conn, |c| {
+        // Not boxed: diesel cannot GROUP BY a boxed query; open ends are the widest range both
+        // backends store.
+        let filtered = || {
+            incidents::table.filter(
+                incidents::tenant_id
+                    .eq(&t)
+                    .and(incidents::created_at.ge(from.unwrap_or(time::macros::datetime!(1970-01-01 0:00))))
+                    .and(
+                        incidents::created_at.le(to.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59))),
+                    ),
+            )
+        };
+        let by_status: Vec<(String, i64)> = filtered()
+            .group_by(incidents::status)
+            .select((incidents::status, count_star()))
+            .order(incidents::status)
+            .load(c)?;
+        let by_severity: Vec<(String, i64)> = filtered()
+            .group_by(incidents::severity)
+            .select((incidents::severity, count_star()))
+            .order(incidents::severity)
+            .load(c)?;
+        let by_type: Vec<(String, i64)> = filtered()
+            .group_by(incidents::incident_type)
+            .select((incidents::incident_type, count_star()))
+            .order(incidents::incident_type)
+            .load(c)?;
+        let (total, acknowledged, resolved, mean_ack, mean_res): (i64, i64, i64, Option<f64>, Option<f64>) =
+            filtered()
+                .select((
+                    count_star(),
+                    count(incidents::acknowledged_at),
+                    count(incidents::resolved_at),
+                    sql::<Nullable<Double>>(ack),
+                    sql::<Nullable<Double>>(res),
+                ))
+                .first(c)?;
+        Ok::<_, diesel::result::Error>(IncidentStats {
+            total,
+            by_status,
+            by_severity,
+            by_type,
+            acknowledged,
+            mean_seconds_to_acknowledge: mean_ack,
+            resolved,
+            mean_seconds_to_resolve: mean_res,
+        })
+    })
+    .map_err(StoreError::from)
+}
+
+/// What links another incident to an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RelatedBy {
+    Run(RunId),
+    Policy(PolicyId),
+    /// Incidents of runs of this agent.
+    Agent(String),
+}
+
+/// Up to `limit` incidents linked by `by`, newest first, without `exclude`.
+pub fn related(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    by: &RelatedBy,
+    exclude: IncidentId,
+    limit: i64,
+) -> Result<Vec<Incident>, StoreError> {
+    let (t, x) = (tenant.to_string(), exclude.to_string());
+    let rows: Vec<IncidentRow> = dispatch!(conn, |c| {
+        let q = incidents::table
+            .filter(incidents::tenant_id.eq(&t).and(incidents::incident_id.ne(&x)))
+            .order((incidents::created_at.desc(), incidents::incident_id.desc()))
+            .limit(limit)
+            .select(IncidentRow::as_select());
+        match by {
+            RelatedBy::Run(run) => q.filter(incidents::source_run_id.eq(run.to_string())).load(c),
+            RelatedBy::Policy(policy) => q.filter(incidents::policy_id.eq(policy.to_string())).load(c),
+            RelatedBy::Agent(agent) => q
+                .filter(
+                    incidents::source_run_id.eq_any(
+                        runs::table
+                            .filter(runs::tenant_id.eq(&t).and(runs::agent_id.eq(agent)))
+                            .select(runs::run_id.nullable()),
+                    ),
+                )
+                .load(c),
+        }
+    })?;
+    rows.into_iter().map(IncidentRow::into_model).collect()
+}
+
+/// The incidents among `ids` (of this tenant), newest first.
+pub fn get_many(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    ids: &[IncidentId],
+) -> Result<Vec<Incident>, StoreError> {
+    let t = tenant.to_string();
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let rows: Vec<IncidentRow> = dispatch!(conn, |c| incidents::table
+        .filter(incidents::tenant_id.eq(&t).and(incidents::incident_id.eq_any(&ids)))
+        .order((incidents::created_at.desc(), incidents::incident_id.desc()))
+        .select(IncidentRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(IncidentRow::into_model).collect()
 }

@@ -22,6 +22,7 @@ pub mod levers;
 pub mod migrate;
 pub mod policies;
 pub mod proposals;
+pub mod postmortems;
 pub mod regression;
 pub mod risk;
 pub mod runs;

@@ -8,6 +8,7 @@ mod exports;
 pub(crate) mod golive;
 mod health;
 pub(crate) mod heimdall;
+mod incident_insight;
 mod incidents;
 mod log_export;
 mod logs;
@@ -116,6 +117,8 @@ where
                 .service(incidents::active)
                 .service(incidents::resolved)
                 .service(incidents::by_policy)
+                .service(incident_insight::stats)
+                .service(incident_insight::patterns)
                 .service(incidents::show)
                 .service(incidents::acknowledge)
                 .service(incidents::escalate)
@@ -123,6 +126,9 @@ where
                 .service(incidents::timeline)
                 .service(incidents::comments)
                 .service(incidents::add_comment)
+                .service(incident_insight::related)
+                .service(incident_insight::show_postmortem)
+                .service(incident_insight::create_postmortem)
                 // Evidence exports
                 .service(exports::export_evidence)
                 .service(exports::export_soc2)

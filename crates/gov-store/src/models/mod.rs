@@ -7,6 +7,7 @@ pub(crate) mod export;
 pub(crate) mod incident;
 pub(crate) mod policy;
 pub(crate) mod proposal;
+pub(crate) mod postmortem;
 pub(crate) mod run;
 pub(crate) mod tenant;
 pub(crate) mod trace;
