@@ -18,6 +18,7 @@ mod heimdall;
 mod incidents;
 mod library;
 mod log_export;
+mod overview;
 mod policies;
 mod regression;
 mod review;
@@ -60,6 +61,10 @@ pub use heimdall::{
 pub use library::{Template, templates};
 pub use log_export::{
     FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
+};
+pub use overview::{
+    DEFAULT_OVERVIEW_ITEMS, DecisionsView, HealthView, MAX_OVERVIEW_ITEMS, MetricsView, OverviewItem,
+    OverviewSummary, PendingCounts, Period,
 };
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use regression::{

@@ -19,6 +19,7 @@ pub mod heimdall;
 pub mod incidents;
 pub mod levers;
 pub mod migrate;
+pub mod overview;
 pub mod policies;
 pub mod regression;
 pub mod risk;
