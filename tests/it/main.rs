@@ -27,6 +27,7 @@ mod isolation;
 mod log_export;
 mod migrations;
 mod operations;
+mod overview;
 mod policies;
 mod regression;
 mod review;

@@ -44,6 +44,8 @@ pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
+pub use gov_insight::health::{Facts as HealthFacts, OpenIncidents};
+pub use gov_insight::trend::{Trend, trend};
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
 pub use gov_store::audit::TimeRange;
