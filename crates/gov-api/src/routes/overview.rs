@@ -365,16 +365,16 @@ pub async fn summary(
     let (period, n) = (period(q.period.as_deref())?, limit(q.limit.as_deref())?);
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
     let s = blocking(move || gov.overview_summary(tenant, period, n)).await?;
-    let health = health_out(s.health);
-    let metrics = metrics_out(health.status, s.metrics, health.as_of);
+    let h = health_out(s.health);
+    let m = metrics_out(h.status, s.metrics, h.as_of);
     Ok(web::Json(SummaryOut {
-        total: health.total,
-        active: health.active,
-        status: health.status,
-        as_of: health.as_of,
+        total: h.total,
+        active: h.active,
+        status: h.status,
+        as_of: h.as_of,
         highlights: s.highlights.into_iter().map(Into::into).collect(),
         decisions: decisions_out(s.decisions),
-        health,
-        metrics,
+        health: h,
+        metrics: m,
     }))
 }
