@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error, json};
 
 fn metric<'a>(body: &'a Value, key: &str) -> &'a Value {
-    body["metrics"].as_array().unwrap().iter().find(|m| m["key"] == key).unwrap_or_else(|| panic!("{key}: {body}"))
+    body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == key)
+        .unwrap_or_else(|| panic!("{key}: {body}"))
 }
 
 fn kinds(items: &Value) -> Vec<&str> {
@@ -31,7 +36,11 @@ async fn an_empty_tenant_is_healthy_with_zeros() {
     assert_eq!((metrics["period"].as_str(), metrics["total"].as_i64()), (Some("24h"), Some(0)));
     for key in ["runs_started", "tokens", "cost_cents", "incidents_opened", "violations", "stopped_runs"] {
         let m = metric(&metrics, key);
-        assert_eq!((m["value"].as_f64(), m["previous"].as_f64(), m["trend"].as_str()), (Some(0.0), Some(0.0), Some("flat")), "{key}");
+        assert_eq!(
+            (m["value"].as_f64(), m["previous"].as_f64(), m["trend"].as_str()),
+            (Some(0.0), Some(0.0), Some("flat")),
+            "{key}"
+        );
     }
     assert_eq!(metric(&metrics, "live_runs")["value"], 0);
 
@@ -42,7 +51,11 @@ async fn an_empty_tenant_is_healthy_with_zeros() {
     let decisions = json(app.get("/api/v1/overview/decisions").await, StatusCode::OK).await;
     let counts = &decisions["pending_counts"];
     assert_eq!(
-        (counts["policy_proposals"].as_i64(), counts["unacknowledged_incidents"].as_i64(), counts["paused_runs"].as_i64()),
+        (
+            counts["policy_proposals"].as_i64(),
+            counts["unacknowledged_incidents"].as_i64(),
+            counts["paused_runs"].as_i64()
+        ),
         (Some(0), Some(0), Some(0))
     );
     // A new tenant is not live: the Monday review says to enable go-live when the checklist holds.
@@ -64,7 +77,10 @@ async fn the_seed_scenario_shows_up_everywhere() {
     let metrics = json(app.get("/api/v1/overview/metrics?period=1h").await, StatusCode::OK).await;
     assert_eq!(metrics["total"], 1);
     let runs = metric(&metrics, "runs_started");
-    assert_eq!((runs["value"].as_i64(), runs["previous"].as_i64(), runs["trend"].as_str()), (Some(1), Some(0), Some("up")));
+    assert_eq!(
+        (runs["value"].as_i64(), runs["previous"].as_i64(), runs["trend"].as_str()),
+        (Some(1), Some(0), Some("up"))
+    );
     assert_eq!(metric(&metrics, "tokens")["value"], run["entity"]["tokens_used"]);
     assert!(metric(&metrics, "tokens")["value"].as_i64().unwrap() > 0);
     assert_eq!(metric(&metrics, "cost_cents")["value"].as_f64(), run["entity"]["total_cost_cents"].as_f64());
@@ -79,7 +95,10 @@ async fn the_seed_scenario_shows_up_everywhere() {
     assert_eq!(health["status"], "warning", "{health}");
     assert_eq!(health["total"], 1);
     let reason = &health["reasons"][0];
-    assert_eq!((reason["code"].as_str(), reason["status"].as_str()), (Some("high_incident_open"), Some("warning")));
+    assert_eq!(
+        (reason["code"].as_str(), reason["status"].as_str()),
+        (Some("high_incident_open"), Some("warning"))
+    );
     assert_eq!(reason["link"], format!("/api/v1/incidents/{incident_id}"));
     assert!(reason["message"].as_str().unwrap().contains("high"), "{reason}");
 
@@ -88,9 +107,13 @@ async fn the_seed_scenario_shows_up_everywhere() {
     let stop = find(items, "run_stopped");
     assert_eq!(stop["link"], format!("/api/v1/activity/{run_id}"));
     let opened = find(items, "incident_opened");
-    assert_eq!((opened["id"].as_str(), opened["severity"].as_str()), (Some(incident_id.as_str()), Some("high")));
+    assert_eq!(
+        (opened["id"].as_str(), opened["severity"].as_str()),
+        (Some(incident_id.as_str()), Some("high"))
+    );
     assert_eq!(opened["link"], format!("/api/v1/incidents/{incident_id}"));
-    let times: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["timestamp"].as_str().unwrap()).collect();
+    let times: Vec<&str> =
+        items.as_array().unwrap().iter().map(|i| i["timestamp"].as_str().unwrap()).collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted, "newest first");
@@ -128,7 +151,10 @@ async fn the_trend_compares_with_the_previous_period() {
     app.clock.set(t0 + time::Duration::hours(25));
     let metrics = json(app.get("/api/v1/overview/metrics").await, StatusCode::OK).await;
     let runs = metric(&metrics, "runs_started");
-    assert_eq!((runs["value"].as_i64(), runs["previous"].as_i64(), runs["trend"].as_str()), (Some(0), Some(1), Some("down")));
+    assert_eq!(
+        (runs["value"].as_i64(), runs["previous"].as_i64(), runs["trend"].as_str()),
+        (Some(0), Some(1), Some("down"))
+    );
     assert_eq!(metric(&metrics, "stopped_runs")["trend"], "down");
     let week = json(app.get("/api/v1/overview/metrics?period=7d").await, StatusCode::OK).await;
     assert_eq!(metric(&week, "runs_started")["value"], 1);
@@ -137,12 +163,17 @@ async fn the_trend_compares_with_the_previous_period() {
 #[tokio::test]
 async fn an_engaged_kill_switch_is_critical_and_named() {
     let app = TestApp::spawn().await;
-    let engaged = app.post("/api/governance/go-live/kill-switch/engage", &json!({"actor": "ops", "reason": "drill"})).await;
+    let engaged = app
+        .post("/api/governance/go-live/kill-switch/engage", &json!({"actor": "ops", "reason": "drill"}))
+        .await;
     json(engaged, StatusCode::OK).await;
     let health = json(app.get("/api/v1/overview/health").await, StatusCode::OK).await;
     assert_eq!(health["status"], "critical", "{health}");
     let reason = &health["reasons"][0];
-    assert_eq!((reason["code"].as_str(), reason["status"].as_str()), (Some("kill_switch_engaged"), Some("critical")));
+    assert_eq!(
+        (reason["code"].as_str(), reason["status"].as_str()),
+        (Some("kill_switch_engaged"), Some("critical"))
+    );
     assert!(reason["message"].as_str().unwrap().contains("drill"), "{reason}");
     assert_eq!(reason["link"], "/api/governance/go-live/state");
 
@@ -166,7 +197,8 @@ async fn bad_input_is_422_naming_the_field_and_allowed_values() {
     for bad in ["0", "101", "abc", "-1"] {
         for base in ["highlights", "decisions", "summary"] {
             let path = format!("/api/v1/overview/{base}?limit={bad}");
-            let body = error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            let body =
+                error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
             assert_eq!(body["error"]["details"]["field"], "limit", "{path}: {body}");
         }
     }

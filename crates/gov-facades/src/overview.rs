@@ -4,7 +4,8 @@
 
 use gov_insight::health::{self, Facts, Health, OpenIncidents, Tripped};
 use gov_model::{
-    AuditEntry, IncidentStatus, PageRequest, RunStatus, Severity, SignalType, SortDirection, TenantId, Timestamp,
+    AuditEntry, IncidentStatus, PageRequest, RunStatus, Severity, SignalType, SortDirection, TenantId,
+    Timestamp,
 };
 use gov_store::incidents::{self, IncidentFilter};
 use gov_store::overview::{self as store, LIVE_RUN, PeriodTotals};
@@ -225,7 +226,9 @@ fn health_view(c: &mut Conn<'_>, tenant: TenantId, now: Timestamp) -> Result<Hea
     let midnight = now.date().midnight().assume_utc();
     let (risk_reserved_today, risk_denied_today) = store::risk_decisions_since(c, tenant, midnight)?;
     let facts = Facts {
-        kill_switch: go_live.kill_switch_engaged.then(|| (go_live.changed_by.clone(), go_live.reason.clone())),
+        kill_switch: go_live
+            .kill_switch_engaged
+            .then(|| (go_live.changed_by.clone(), go_live.reason.clone())),
         critical_incidents: open(c, Severity::Critical)?,
         high_incidents: open(c, Severity::High)?,
         tripped: store::tripped_tripwires(c, tenant)?
@@ -351,7 +354,9 @@ fn audit_item(e: AuditEntry) -> OverviewItem {
             format!("Run {id} stopped: {}", detail(&e, "termination_reason")),
             format!("/api/v1/activity/{id}"),
         ),
-        "run.overridden" => (format!("Run {id} overridden by {}", e.actor_id), format!("/api/v1/activity/{id}")),
+        "run.overridden" => {
+            (format!("Run {id} overridden by {}", e.actor_id), format!("/api/v1/activity/{id}"))
+        }
         "regression.tripped" => (
             format!("Regression tripwire {id} tripped ({})", detail(&e, "action")),
             "/api/governance/regression/state".to_owned(),

@@ -71,15 +71,19 @@ pub struct Health {
     pub reasons: Vec<Reason>,
 }
 
-fn incidents_reason(code: &'static str, status: Status, severity: Severity, open: &OpenIncidents) -> Option<Reason> {
+fn incidents_reason(
+    code: &'static str,
+    status: Status,
+    severity: Severity,
+    open: &OpenIncidents,
+) -> Option<Reason> {
     if open.count == 0 {
         return None;
     }
     let (message, link) = match (&open.newest, open.count) {
-        (Some((id, title)), 1) => (
-            format!("1 {} incident open: {title}", severity.as_str()),
-            format!("/api/v1/incidents/{id}"),
-        ),
+        (Some((id, title)), 1) => {
+            (format!("1 {} incident open: {title}", severity.as_str()), format!("/api/v1/incidents/{id}"))
+        }
         _ => (
             format!("{} {} incidents open", open.count, severity.as_str()),
             format!("/api/v1/incidents/?severity={}", severity.as_str()),
@@ -104,7 +108,12 @@ pub fn judge(facts: &Facts) -> Health {
         });
     }
     if let Some(open) = &facts.critical_incidents {
-        reasons.extend(incidents_reason("critical_incident_open", Status::Critical, Severity::Critical, open));
+        reasons.extend(incidents_reason(
+            "critical_incident_open",
+            Status::Critical,
+            Severity::Critical,
+            open,
+        ));
     }
     if !facts.tripped.is_empty() {
         let names: Vec<String> = facts.tripped.iter().map(|t| format!("{}/{}", t.domain, t.metric)).collect();
@@ -180,7 +189,10 @@ mod tests {
             Facts { kill_switch: Some(("ops".into(), "drill".into())), ..live() },
             (Status::Critical, &["kill_switch_engaged"]),
         );
-        check(Facts { critical_incidents: open(1), ..live() }, (Status::Critical, &["critical_incident_open"]));
+        check(
+            Facts { critical_incidents: open(1), ..live() },
+            (Status::Critical, &["critical_incident_open"]),
+        );
         check(Facts { critical_incidents: open(0), ..live() }, (Status::Healthy, &[]));
         check(
             Facts { tripped: vec![Tripped { domain: "d".into(), metric: "m".into() }], ..live() },

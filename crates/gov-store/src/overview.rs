@@ -5,8 +5,8 @@ use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable};
 use gov_model::{
-    AuditEntry, Incident, IncidentId, IncidentStatus, PolicyId, ProposalId, ProposalStatus, RiskAction, RunStatus,
-    Severity, SignalType, TenantId, Timestamp,
+    AuditEntry, Incident, IncidentId, IncidentStatus, PolicyId, ProposalId, ProposalStatus, RiskAction,
+    RunStatus, Severity, SignalType, TenantId, Timestamp,
 };
 
 use crate::convert::{from_db, parse, parse_opt, to_db};
@@ -115,7 +115,8 @@ pub fn open_incidents(
             .optional()?;
         Ok::<_, diesel::result::Error>((count, newest))
     })?;
-    let newest = newest.map(|(id, title)| Ok::<_, StoreError>((parse("incident_id", &id)?, title))).transpose()?;
+    let newest =
+        newest.map(|(id, title)| Ok::<_, StoreError>((parse("incident_id", &id)?, title))).transpose()?;
     Ok((count, newest))
 }
 
@@ -180,7 +181,11 @@ pub fn recent_audit(
 }
 
 /// The newest `limit` incidents (any status), newest first.
-pub fn recent_incidents(conn: &mut Conn<'_>, tenant: TenantId, limit: i64) -> Result<Vec<Incident>, StoreError> {
+pub fn recent_incidents(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<Incident>, StoreError> {
     let t = tenant.to_string();
     let rows: Vec<IncidentRow> = dispatch!(conn, |c| incidents::table
         .filter(incidents::tenant_id.eq(&t))

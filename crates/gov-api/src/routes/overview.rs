@@ -3,8 +3,8 @@
 
 use actix_web::{get, web};
 use gov_facades::{
-    DEFAULT_OVERVIEW_ITEMS, DecisionsView, HealthView, MAX_OVERVIEW_ITEMS, MetricsView, OpenIncidents, OverviewItem,
-    Period, trend,
+    DEFAULT_OVERVIEW_ITEMS, DecisionsView, HealthView, MAX_OVERVIEW_ITEMS, MetricsView, OpenIncidents,
+    OverviewItem, Period, trend,
 };
 use gov_model::{Page, PageRequest, SortDirection};
 use serde::{Deserialize, Serialize};
@@ -184,9 +184,17 @@ fn health_out(h: HealthView) -> HealthOut {
             .collect(),
         metrics: vec![
             now_metric("open_incidents", "Open incidents", int(h.open_incidents)),
-            now_metric("open_critical_incidents", "Open critical incidents", int(count(&f.critical_incidents))),
+            now_metric(
+                "open_critical_incidents",
+                "Open critical incidents",
+                int(count(&f.critical_incidents)),
+            ),
             now_metric("open_high_incidents", "Open high incidents", int(count(&f.high_incidents))),
-            now_metric("tripped_tripwires", "Tripped tripwires", int(i64::try_from(f.tripped.len()).unwrap_or(0))),
+            now_metric(
+                "tripped_tripwires",
+                "Tripped tripwires",
+                int(i64::try_from(f.tripped.len()).unwrap_or(0)),
+            ),
             now_metric("near_signals_last_hour", "NEAR signals (last hour)", int(f.near_last_hour)),
             now_metric("risk_denial_rate_today", "Risk denials today (%)", cents(rate)),
             now_metric("paused_runs", "Paused runs", int(f.paused_runs)),
@@ -282,7 +290,9 @@ fn period(value: Option<&str>) -> Result<Period, ApiError> {
 
 fn limit(value: Option<&str>) -> Result<u32, ApiError> {
     let n = parse_field::<u32>("limit", value)
-        .map_err(|_| ApiError::validation("limit", format!("must be an integer within 1..={MAX_OVERVIEW_ITEMS}")))?
+        .map_err(|_| {
+            ApiError::validation("limit", format!("must be an integer within 1..={MAX_OVERVIEW_ITEMS}"))
+        })?
         .unwrap_or(DEFAULT_OVERVIEW_ITEMS);
     if (1..=MAX_OVERVIEW_ITEMS).contains(&n) {
         Ok(n)
