@@ -29,6 +29,7 @@ mod log_export;
 mod migrations;
 mod operations;
 mod paging;
+mod overview;
 mod policies;
 mod proposals;
 mod regression;

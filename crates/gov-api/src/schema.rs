@@ -118,6 +118,10 @@ schema_types! {
         .description(Some("The pagination.next_cursor of the previous page (opaque)."));
     /// What runs are sorted by.
     RunSort => one_of(["started_at", "tokens_used", "total_cost_cents"]);
+    /// The length of an Overview metrics period.
+    OverviewPeriod => one_of(gov_facades::Period::ALL.iter().map(|p| p.as_str()));
+    /// How many items an Overview list holds: 1 to 100.
+    OverviewLimit => ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(100));
     /// What users are sorted by.
     UserSort => one_of(["created_at", "email", "name"]);
     /// An RFC 3339 time.

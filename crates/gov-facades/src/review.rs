@@ -9,7 +9,7 @@ use gov_model::{
 use crate::{Gov, Result, RiskDay};
 
 /// Above this share of denied reservations, risk policies are limiting volume (seed: < 5%).
-pub const MAX_HEALTHY_DENIAL_RATE: f64 = 0.05;
+pub const MAX_HEALTHY_DENIAL_RATE: f64 = gov_insight::health::MAX_HEALTHY_DENIAL_RATE;
 
 /// The answer to one of the review's questions.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,6 @@ use crate::db::dispatch;
 use crate::models::incident::{CommentRow, EventRow, IncidentRow};
 use crate::paging::position_only;
 use crate::paging::{after_cursor, capped_total, time_cursor};
-use crate::schema::{incident_comments, incident_events, incidents};
 use crate::schema::{aos_trace_steps, incident_comments, incident_events, incidents, runs};
 use crate::{Conn, StoreError};
 

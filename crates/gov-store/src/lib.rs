@@ -20,6 +20,7 @@ pub mod heimdall;
 pub mod incidents;
 pub mod levers;
 pub mod migrate;
+pub mod overview;
 pub mod policies;
 pub mod proposals;
 pub mod postmortems;

@@ -12,6 +12,7 @@ mod incident_insight;
 mod incidents;
 mod log_export;
 mod logs;
+mod overview;
 mod policies;
 mod policy_controls;
 mod policy_limits;
@@ -48,6 +49,11 @@ where
         .service(
             scope::scope("/api/v1")
                 .service(accounts::current)
+                .service(overview::health)
+                .service(overview::metrics)
+                .service(overview::highlights)
+                .service(overview::decisions)
+                .service(overview::summary)
                 .service(users::list)
                 .service(users::create)
                 .service(users::show)
