@@ -18,6 +18,7 @@ mod heimdall;
 mod incidents;
 mod library;
 mod log_export;
+mod logs;
 mod policies;
 mod regression;
 mod review;
@@ -61,6 +62,8 @@ pub use library::{Template, templates};
 pub use log_export::{
     FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
 };
+pub use logs::{LogEntry, LogSearch, LogsTopic, trace_level};
+pub use gov_store::system_logs::SystemLogFilter;
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,

@@ -11,6 +11,7 @@ pub(crate) mod heimdall;
 mod incidents;
 mod log_export;
 mod logs;
+mod system_logs;
 mod policies;
 mod policy_controls;
 mod policy_limits;
@@ -62,6 +63,10 @@ where
                 .service(logs::audit)
                 .service(log_export::export)
                 .service(traces::llm_runs)
+                .service(system_logs::system)
+                .service(system_logs::list)
+                .service(system_logs::search)
+                .service(system_logs::show)
                 // Policies: fixed paths before `/policies/{policy_id}`.
                 .service(policies::list)
                 .service(policies::list_rules)
