@@ -65,7 +65,7 @@ where
                 .service(traces::llm_runs)
                 .service(system_logs::system)
                 .service(system_logs::list)
-                .service(system_logs::search)
+                .service(system_logs::search_logs)
                 .service(system_logs::show)
                 // Policies: fixed paths before `/policies/{policy_id}`.
                 .service(policies::list)

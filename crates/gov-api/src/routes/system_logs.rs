@@ -311,7 +311,7 @@ pub struct LogSearchIn {
 #[utoipa::path(operation_id = "search_logs", tag = "logs", request_body = LogSearchIn, security(("bearer" = [])),
     responses((status = 200, body = ListResponse<LogItemOut>), (status = 422, body = ErrorBody)))]
 #[post("/logs/search")]
-pub async fn search(
+pub async fn search_logs(
     auth: Authed<Read>,
     state: web::Data<AppState>,
     body: web::Json<LogSearchIn>,
