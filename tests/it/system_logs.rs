@@ -12,8 +12,9 @@ fn events(list: &Value) -> Vec<String> {
 
 async fn scenario(app: &TestApp) -> (String, String) {
     let incident_id = app.seed_scenario().await;
-    let incident = json(app.get(&format!("/api/v1/incidents/{incident_id}")).await, StatusCode::OK).await;
-    let run_id = incident["entity"]["run_id"].as_str().expect("run id").to_owned();
+    let runs = json(app.get("/api/v1/logs/?topic=llm_runs").await, StatusCode::OK).await;
+    let run_id = runs["items"][0]["run_id"].as_str().expect("run id").to_owned();
+    assert_eq!(runs["items"][0]["incident_id"], incident_id.as_str());
     for lever in ["engage", "release"] {
         json(
             app.post(
@@ -128,24 +129,24 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
 #[tokio::test]
 async fn bad_input_is_422_naming_the_field() {
     let app = TestApp::spawn().await;
-    let body = error(app.get("/api/v1/logs/?topic=nope").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_error").await;
+    let body = error(app.get("/api/v1/logs/?topic=nope").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(body["error"]["details"]["field"], "topic");
     assert!(body["error"]["message"].as_str().unwrap().contains("llm_runs, system, audit"));
     let body =
-        error(app.get("/api/v1/logs/system?level=loud").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_error").await;
+        error(app.get("/api/v1/logs/system?level=loud").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(body["error"]["details"]["field"], "level");
     assert!(body["error"]["message"].as_str().unwrap().contains("critical"));
     let body = error(
         app.post("/api/v1/logs/search", &json!({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_error",
+        "validation_failed",
     )
     .await;
     assert_eq!(body["error"]["details"]["field"], "from");
     let body = error(
         app.post("/api/v1/logs/search", &json!({"from": "yesterday"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_error",
+        "validation_failed",
     )
     .await;
     assert_eq!(body["error"]["details"]["field"], "from");
@@ -154,7 +155,7 @@ async fn bad_input_is_422_naming_the_field() {
     let body = error(
         app.post("/api/v1/logs/search", &json!({"topic": "nope"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_error",
+        "validation_failed",
     )
     .await;
     assert_eq!(body["error"]["details"]["field"], "topic");
