@@ -43,8 +43,13 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
 
     let system = json(app.get("/api/v1/logs/system?page_size=200").await, StatusCode::OK).await;
     let names = events(&system);
-    for expected in ["server.started", "migrations.applied", "kill_switch.engaged", "kill_switch.released", "export.created"]
-    {
+    for expected in [
+        "server.started",
+        "migrations.applied",
+        "kill_switch.engaged",
+        "kill_switch.released",
+        "export.created",
+    ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
     // Newest first: the export came after the release, which came after the engage.
@@ -72,8 +77,11 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
     let times: Vec<time::OffsetDateTime> = items
         .iter()
         .map(|i| {
-            time::OffsetDateTime::parse(i["timestamp"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
-                .unwrap()
+            time::OffsetDateTime::parse(
+                i["timestamp"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
         })
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first");
@@ -97,7 +105,12 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
         assert!(detail["actions"].is_array());
     }
     error(app.get("/api/v1/logs/not-a-uuid").await, StatusCode::NOT_FOUND, "not_found").await;
-    error(app.get(&format!("/api/v1/logs/{}", uuid::Uuid::now_v7())).await, StatusCode::NOT_FOUND, "not_found").await;
+    error(
+        app.get(&format!("/api/v1/logs/{}", uuid::Uuid::now_v7())).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 
     // Search: by run, by incident, by text, by level, by time range.
     let search = |body: Value| {
@@ -105,7 +118,8 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
         async move { json(app.post("/api/v1/logs/search", &body).await, StatusCode::OK).await }
     };
     let by_run = search(json!({"run_id": run_id})).await;
-    let topics: Vec<&str> = by_run["items"].as_array().unwrap().iter().map(|i| i["topic"].as_str().unwrap()).collect();
+    let topics: Vec<&str> =
+        by_run["items"].as_array().unwrap().iter().map(|i| i["topic"].as_str().unwrap()).collect();
     assert!(topics.contains(&"llm_runs") && topics.contains(&"audit"), "{topics:?}");
     assert!(by_run["items"].as_array().unwrap().iter().all(|i| i["run_id"] == run_id.as_str()
         || i["context"].to_string().contains(&run_id)
@@ -114,7 +128,10 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
     let by_incident = search(json!({"incident_id": incident_id})).await;
     let topics: Vec<&str> =
         by_incident["items"].as_array().unwrap().iter().map(|i| i["topic"].as_str().unwrap()).collect();
-    assert!(topics.contains(&"system") && topics.contains(&"llm_runs") && topics.contains(&"audit"), "{topics:?}");
+    assert!(
+        topics.contains(&"system") && topics.contains(&"llm_runs") && topics.contains(&"audit"),
+        "{topics:?}"
+    );
     let by_text = search(json!({"text": "DRILL", "topic": "system"})).await;
     assert_eq!(events(&by_text), vec!["kill_switch.released", "kill_switch.engaged"]);
     let by_level = search(json!({"level": "warning"})).await;
@@ -129,15 +146,28 @@ async fn real_events_are_system_logs_and_every_topic_merges_resolves_and_searche
 #[tokio::test]
 async fn bad_input_is_422_naming_the_field() {
     let app = TestApp::spawn().await;
-    let body = error(app.get("/api/v1/logs/?topic=nope").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let body = error(
+        app.get("/api/v1/logs/?topic=nope").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(body["error"]["details"]["field"], "topic");
     assert!(body["error"]["message"].as_str().unwrap().contains("llm_runs, system, audit"));
-    let body =
-        error(app.get("/api/v1/logs/system?level=loud").await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let body = error(
+        app.get("/api/v1/logs/system?level=loud").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(body["error"]["details"]["field"], "level");
     assert!(body["error"]["message"].as_str().unwrap().contains("critical"));
     let body = error(
-        app.post("/api/v1/logs/search", &json!({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})).await,
+        app.post(
+            "/api/v1/logs/search",
+            &json!({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )

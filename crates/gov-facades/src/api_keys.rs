@@ -257,7 +257,10 @@ impl Gov {
                     level: gov_model::LogLevel::Info,
                     source: gov_model::LogSource::Keys,
                     event: "api_key.rotated",
-                    message: format!("API key {} rotated by {}: replaced by {}", id, caller.actor.id, new.key.id),
+                    message: format!(
+                        "API key {} rotated by {}: replaced by {}",
+                        id, caller.actor.id, new.key.id
+                    ),
                     context: json!({
                         "api_key_id": id.to_string(),
                         "replaced_by": new.key.id.to_string(),

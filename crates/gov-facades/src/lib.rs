@@ -52,6 +52,7 @@ pub use gov_store::exports::ExportFilter;
 pub use gov_store::incidents::IncidentFilter;
 pub use gov_store::policies::PolicyFilter;
 pub use gov_store::runs::{RunFilter, RunSort};
+pub use gov_store::system_logs::SystemLogFilter;
 pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
@@ -63,7 +64,6 @@ pub use log_export::{
     FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
 };
 pub use logs::{LogEntry, LogSearch, LogsTopic, trace_level};
-pub use gov_store::system_logs::SystemLogFilter;
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,

@@ -48,7 +48,11 @@ impl Event<'_> {
 }
 
 /// Writes one system event inside the caller's transaction.
-pub(crate) fn record(conn: &mut Conn<'_>, event: Event<'_>, now: Timestamp) -> Result<SystemLogId, StoreError> {
+pub(crate) fn record(
+    conn: &mut Conn<'_>,
+    event: Event<'_>,
+    now: Timestamp,
+) -> Result<SystemLogId, StoreError> {
     let id = SystemLogId::new();
     system_logs::insert(conn, &event.into_log(id, now))?;
     Ok(id)
@@ -155,9 +159,13 @@ impl LogSearch {
             return false;
         }
         match topic {
-            LogsTopic::System => self.actor.is_none() && self.resource_type.is_none() && self.resource_id.is_none(),
+            LogsTopic::System => {
+                self.actor.is_none() && self.resource_type.is_none() && self.resource_id.is_none()
+            }
             LogsTopic::Audit => {
-                self.source.is_none() && self.event.is_none() && self.level.is_none_or(|l| l == LogLevel::Info)
+                self.source.is_none()
+                    && self.event.is_none()
+                    && self.level.is_none_or(|l| l == LogLevel::Info)
             }
             LogsTopic::LlmRuns => {
                 self.source.is_none()
@@ -243,7 +251,12 @@ impl Gov {
     }
 
     /// Entries of every topic `search` selects, merged newest first (`timestamp`, then id).
-    pub fn search_logs(&self, tenant: TenantId, search: &LogSearch, page: PageRequest) -> Result<Page<LogEntry>> {
+    pub fn search_logs(
+        &self,
+        tenant: TenantId,
+        search: &LogSearch,
+        page: PageRequest,
+    ) -> Result<Page<LogEntry>> {
         if let (Some(from), Some(to)) = (search.range.from, search.range.to)
             && from > to
         {
@@ -266,7 +279,11 @@ impl Gov {
         })?;
         if !one {
             items.sort_by(|a, b| (b.timestamp(), b.id()).cmp(&(a.timestamp(), a.id())));
-            items = items.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(page.page_size() as usize).collect();
+            items = items
+                .into_iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(page.page_size() as usize)
+                .collect();
         }
         Ok(Page { items, total, request: page })
     }
@@ -336,7 +353,9 @@ impl Gov {
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            log_search::trace(c, tenant, TraceId::from_uuid(uuid)).map(LogEntry::LlmRun).or_not_found("log entry")
+            log_search::trace(c, tenant, TraceId::from_uuid(uuid))
+                .map(LogEntry::LlmRun)
+                .or_not_found("log entry")
         })
     }
 }

@@ -314,7 +314,10 @@ impl Gov {
                             level: gov_model::LogLevel::Critical,
                             source: gov_model::LogSource::Snapshots,
                             event: "snapshot.integrity_failed",
-                            message: format!("policy snapshot of run {} failed verification: {reason}", run.run_id),
+                            message: format!(
+                                "policy snapshot of run {} failed verification: {reason}",
+                                run.run_id
+                            ),
                             context: serde_json::json!({
                                 "run_id": run.run_id.to_string(),
                                 "snapshot_id": run.policy_snapshot_id.to_string(),

@@ -50,7 +50,8 @@ pub fn audit(
     let t = tenant.to_string();
     let from = f.range.from.map(to_db);
     let to = f.range.to.map(to_db);
-    let mentions: Vec<(String, String)> = f.mentions.iter().map(|m| (m.clone(), contains_pattern(m))).collect();
+    let mentions: Vec<(String, String)> =
+        f.mentions.iter().map(|m| (m.clone(), contains_pattern(m))).collect();
     let text = f.text.as_deref().map(|s| contains_pattern(&s.to_lowercase()));
     let (rows, total): (Vec<AuditLogRow>, i64) = dispatch!(conn, |c| {
         let filtered = || {
@@ -72,7 +73,9 @@ pub fn audit(
             }
             for (id, p) in &mentions {
                 q = q.filter(
-                    audit_logs::resource_id.eq(id.clone()).or(audit_logs::details.like(p.clone()).escape('\\')),
+                    audit_logs::resource_id
+                        .eq(id.clone())
+                        .or(audit_logs::details.like(p.clone()).escape('\\')),
                 );
             }
             if let Some(p) = &text {
@@ -161,7 +164,10 @@ pub fn traces(
                         .like(p.clone())
                         .escape('\\')
                         .or(lower(aos_traces::status).like(p.clone()).escape('\\'))
-                        .or(lower_opt(aos_traces::violation_reason).like(p.clone()).escape('\\').assume_not_null()),
+                        .or(lower_opt(aos_traces::violation_reason)
+                            .like(p.clone())
+                            .escape('\\')
+                            .assume_not_null()),
                 );
             }
             q

@@ -11,13 +11,13 @@ pub(crate) mod heimdall;
 mod incidents;
 mod log_export;
 mod logs;
-mod system_logs;
 mod policies;
 mod policy_controls;
 mod policy_limits;
 pub(crate) mod regression;
 pub(crate) mod risk;
 mod runs;
+mod system_logs;
 mod traces;
 mod users;
 

@@ -111,7 +111,11 @@ impl From<LogEntry> for LogItemOut {
                 source: a.resource_type.clone(),
                 event: a.action.clone(),
                 message: format!("{} {}/{} by {}", a.action, a.resource_type, a.resource_id, a.actor_id),
-                run_id: if a.resource_type == "run" { Some(a.resource_id.clone()) } else { str_of(&a.details, "run_id") },
+                run_id: if a.resource_type == "run" {
+                    Some(a.resource_id.clone())
+                } else {
+                    str_of(&a.details, "run_id")
+                },
                 incident_id: if a.resource_type == "incident" {
                     Some(a.resource_id.clone())
                 } else {
@@ -124,9 +128,13 @@ impl From<LogEntry> for LogItemOut {
             },
             LogEntry::LlmRun(t) => {
                 let level = trace_level(&t).as_str();
-                let mut message = format!("run {} of agent {}: {}, {} steps", t.run_id, t.agent_id, t.status, t.step_count);
+                let mut message =
+                    format!("run {} of agent {}: {}, {} steps", t.run_id, t.agent_id, t.status, t.step_count);
                 if let Some(reason) = &t.violation_reason {
-                    message.push_str(&format!("; violation at step {}: {reason}", t.violation_step_index.unwrap_or(0)));
+                    message.push_str(&format!(
+                        "; violation at step {}: {reason}",
+                        t.violation_step_index.unwrap_or(0)
+                    ));
                 }
                 LogItemOut {
                     log_id: t.trace_id.to_string(),
@@ -177,7 +185,8 @@ fn topic(v: Option<&str>) -> Result<Option<LogsTopic>, ApiError> {
 
 fn time(field: &str, v: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     v.map(|v| {
-        Timestamp::parse(v, &Rfc3339).map_err(|_| ApiError::validation(field, format!("{v:?} is not an RFC 3339 time")))
+        Timestamp::parse(v, &Rfc3339)
+            .map_err(|_| ApiError::validation(field, format!("{v:?} is not an RFC 3339 time")))
     })
     .transpose()
 }
