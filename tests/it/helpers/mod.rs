@@ -216,10 +216,8 @@ impl TestApp {
     /// `AGT-001`. Returns the incident's id.
     pub async fn seed_scenario(&self) -> String {
         use serde_json::json;
-        self.create_policy(
-            json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}),
-        )
-        .await;
+        self.create_policy(json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}))
+            .await;
         let run = self.start_run("AGT-001").await;
         let run_id = run["run"]["run_id"].as_str().expect("run id").to_owned();
         self.step_ok(&run_id, json!({"step_type": "input", "input_tokens": 2000})).await;
