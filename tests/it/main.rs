@@ -38,4 +38,5 @@ mod risk;
 mod run_input;
 mod settings;
 mod shutdown;
+mod system_logs;
 mod verify;

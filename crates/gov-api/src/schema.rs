@@ -101,6 +101,12 @@ schema_types! {
     LlmRunsTopic => one_of(["llm_runs"]);
     /// A log topic that can be exported.
     LogTopicName => one_of(["llm_runs", "audit"]);
+    /// A system event's level.
+    LogLevelName => one_of(gov_model::LogLevel::ALL.iter().map(|l| l.as_str()));
+    /// What emitted a system event.
+    LogSourceName => one_of(gov_model::LogSource::ALL.iter().map(|s| s.as_str()));
+    /// A topic of `/logs/`.
+    LogsTopicName => one_of(["llm_runs", "system", "audit"]);
     /// The format of a log export.
     LogExportFormat => one_of(["json", "csv"]);
     /// Why an incident is related to another.

@@ -50,6 +50,7 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
     let listener =
         TcpListener::bind(&config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    gov.log_startup(env!("CARGO_PKG_VERSION"), &addr.to_string()).context("recording the start-up")?;
     let openapi_json = openapi().to_json().context("rendering the OpenAPI document")?;
     if let Some(every) = config.audit_seal_interval {
         crate::sealer::spawn(gov.clone(), every);

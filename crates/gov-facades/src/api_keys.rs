@@ -198,6 +198,18 @@ impl Gov {
                 },
                 now,
             )?;
+            crate::logs::record(
+                c,
+                crate::logs::Event {
+                    tenant: Some(caller.tenant_id),
+                    level: gov_model::LogLevel::Info,
+                    source: gov_model::LogSource::Keys,
+                    event: "api_key.revoked",
+                    message: format!("API key {} ({}) revoked by {}", id, key.prefix, caller.actor.id),
+                    context: json!({ "api_key_id": id.to_string(), "prefix": key.prefix }),
+                },
+                now,
+            )?;
             Ok(key)
         })
     }
@@ -233,6 +245,25 @@ impl Gov {
                     details: json!({
                         "replaced_by": new.key.id.to_string(),
                         "prefix": old.prefix,
+                        "live_runs_handed_over": handed_over,
+                    }),
+                },
+                now,
+            )?;
+            crate::logs::record(
+                c,
+                crate::logs::Event {
+                    tenant: Some(caller.tenant_id),
+                    level: gov_model::LogLevel::Info,
+                    source: gov_model::LogSource::Keys,
+                    event: "api_key.rotated",
+                    message: format!(
+                        "API key {} rotated by {}: replaced by {}",
+                        id, caller.actor.id, new.key.id
+                    ),
+                    context: json!({
+                        "api_key_id": id.to_string(),
+                        "replaced_by": new.key.id.to_string(),
                         "live_runs_handed_over": handed_over,
                     }),
                 },

@@ -111,6 +111,32 @@ impl Gov {
                 },
                 now,
             )?;
+            crate::logs::record(
+                c,
+                crate::logs::Event {
+                    tenant: Some(caller.tenant_id),
+                    level: gov_model::LogLevel::Info,
+                    source: gov_model::LogSource::Exports,
+                    event: "export.created",
+                    message: format!(
+                        "{} export {} ({}, {} bytes) by {}",
+                        export.kind.as_str(),
+                        export.export_id,
+                        export.format.as_str(),
+                        export.size_bytes,
+                        caller.actor.id
+                    ),
+                    context: json!({
+                        "export_id": export.export_id.to_string(),
+                        "kind": export.kind.as_str(),
+                        "format": export.format.as_str(),
+                        "incident_id": export.incident_id.map(|i| i.to_string()),
+                        "run_id": export.run_id.map(|r| r.to_string()),
+                        "key_id": export.key_id,
+                    }),
+                },
+                now,
+            )?;
             Ok(export)
         })
     }

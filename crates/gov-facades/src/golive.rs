@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gov_model::{GoLiveState, NewAuditEntry, PolicyStatus, TenantId};
+use gov_model::{GoLiveState, LogLevel, LogSource, NewAuditEntry, PolicyStatus, TenantId};
 use gov_store::policies::PolicyFilter;
 use gov_store::{levers, policies};
 use serde_json::json;
 
-use crate::{Caller, Error, Gov, Result, audit, validate};
+use crate::{Caller, Error, Gov, Result, audit, logs, validate};
 
 /// How old a cached go-live state may be before it is read again.
 pub const STALENESS: Duration = Duration::from_millis(500);
@@ -126,6 +126,22 @@ impl Gov {
                     resource_type: "go_live_state",
                     resource_id: caller.tenant_id.to_string(),
                     details: json!({ "actor": actor, "reason": reason }),
+                },
+                now,
+            )?;
+            let level = match lever {
+                Lever::Enable | Lever::Release => LogLevel::Info,
+                Lever::Disable | Lever::Engage => LogLevel::Warning,
+            };
+            logs::record(
+                c,
+                logs::Event {
+                    tenant: Some(caller.tenant_id),
+                    level,
+                    source: LogSource::GoLive,
+                    event: lever.action(),
+                    message: format!("{} by {actor}: {reason}", lever.action().replace(['.', '_'], " ")),
+                    context: json!({ "actor": actor, "reason": reason }),
                 },
                 now,
             )?;

@@ -69,7 +69,9 @@ impl Gov {
     }
 
     pub fn migrate_up(&self) -> Result<Vec<String>> {
-        Ok(migrate::run_pending(&self.db)?)
+        let applied = migrate::run_pending(&self.db)?;
+        self.log_migrations(&applied)?;
+        Ok(applied)
     }
 
     pub fn migrate_down(&self) -> Result<String> {

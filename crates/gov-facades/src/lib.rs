@@ -20,6 +20,7 @@ mod incidents;
 mod library;
 mod log_export;
 mod overview;
+mod logs;
 mod policies;
 mod proposals;
 mod regression;
@@ -58,6 +59,7 @@ pub use gov_store::incidents::{IncidentFilter, IncidentStats};
 pub use gov_store::policies::PolicyFilter;
 pub use gov_store::proposals::ProposalFilter;
 pub use gov_store::runs::{RunFilter, RunSort};
+pub use gov_store::system_logs::SystemLogFilter;
 pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
@@ -76,6 +78,7 @@ pub use overview::{
     DEFAULT_OVERVIEW_ITEMS, DecisionsView, HealthView, MAX_OVERVIEW_ITEMS, MetricsView, OverviewItem,
     OverviewSummary, PendingCounts, Period,
 };
+pub use logs::{LogEntry, LogSearch, LogsTopic, trace_level};
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use proposals::{MAX_PROPOSAL_TEXT, NewProposal, ProposalEdit, ProposalView};
 pub use regression::{

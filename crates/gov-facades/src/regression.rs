@@ -431,6 +431,27 @@ fn trip(
         },
         now,
     )?;
+    crate::logs::record(
+        c,
+        crate::logs::Event {
+            tenant: Some(tenant),
+            level: gov_model::LogLevel::Critical,
+            source: gov_model::LogSource::Regression,
+            event: "tripwire.tripped",
+            message: format!(
+                "regression tripwire {}/{} tripped ({}): {}",
+                policy.domain,
+                policy.metric,
+                policy.action.as_str(),
+                incident.title
+            ),
+            context: json!({
+                "domain": policy.domain, "metric": policy.metric, "action": policy.action,
+                "incident_id": incident_id.to_string(), "kill_switch_engaged": go_live.is_some(),
+            }),
+        },
+        now,
+    )?;
     Ok(go_live)
 }
 

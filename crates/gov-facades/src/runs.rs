@@ -99,7 +99,8 @@ impl Gov {
         let now = self.clock.now();
         let caller = caller.clone();
         let gov = self.clone();
-        self.db.write(move |c| {
+        let (throttled_tenant, throttled_domain) = (caller.tenant_id, domain.clone());
+        let started = self.db.write(move |c| {
             let levers = gov_store::levers::go_live(c, caller.tenant_id)?;
             if levers.kill_switch_engaged {
                 return Err(Error::KillSwitchEngaged { by: levers.changed_by, reason: levers.reason });
@@ -192,7 +193,13 @@ impl Gov {
                 now,
             )?;
             Ok(StartedRun { run, snapshot })
-        })
+        });
+        if let (Err(Error::RateLimited { message, .. }), Some(domain)) = (&started, throttled_domain)
+            && message.contains("throttled")
+        {
+            self.log_throttled(throttled_tenant, &domain, message, now);
+        }
+        started
     }
 
     fn refuse_killed_agent(&self, c: &mut Conn<'_>, tenant: TenantId, agent_id: &str) -> Result<()> {

@@ -82,7 +82,23 @@ impl Gov {
             source,
             created_at: self.clock.now(),
         };
-        self.db.write(move |c| signing_keys::insert_or_nothing(c, &new))?;
+        self.db.write(move |c| {
+            if signing_keys::insert_or_nothing(c, &new)? && new.source == KeySource::Generated {
+                crate::logs::record(
+                    c,
+                    crate::logs::Event {
+                        tenant: None,
+                        level: gov_model::LogLevel::Info,
+                        source: gov_model::LogSource::Signing,
+                        event: "signing_key.generated",
+                        message: format!("signing key {} generated", new.key_id),
+                        context: serde_json::json!({ "key_id": new.key_id }),
+                    },
+                    new.created_at,
+                )?;
+            }
+            Ok::<_, gov_store::StoreError>(())
+        })?;
         Ok(())
     }
 

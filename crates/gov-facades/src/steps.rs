@@ -306,6 +306,27 @@ impl Gov {
             Ok(compiled) => compiled,
             Err(IntegrityFailure(reason)) => {
                 tracing::error!(run_id = %run.run_id, %reason, "policy snapshot failed verification");
+                if mode == Mode::Record {
+                    crate::logs::record(
+                        c,
+                        crate::logs::Event {
+                            tenant: Some(run.tenant_id),
+                            level: gov_model::LogLevel::Critical,
+                            source: gov_model::LogSource::Snapshots,
+                            event: "snapshot.integrity_failed",
+                            message: format!(
+                                "policy snapshot of run {} failed verification: {reason}",
+                                run.run_id
+                            ),
+                            context: serde_json::json!({
+                                "run_id": run.run_id.to_string(),
+                                "snapshot_id": run.policy_snapshot_id.to_string(),
+                                "reason": reason,
+                            }),
+                        },
+                        now,
+                    )?;
+                }
                 return Ok(forced(ForcedStop {
                     violation_type: PolicyViolationType::SnapshotIntegrity,
                     termination: RunTerminationReason::SnapshotIntegrity,

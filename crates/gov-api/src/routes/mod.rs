@@ -20,6 +20,7 @@ mod policy_proposals;
 pub(crate) mod regression;
 pub(crate) mod risk;
 mod runs;
+mod system_logs;
 mod traces;
 mod users;
 
@@ -70,6 +71,10 @@ where
                 .service(logs::audit)
                 .service(log_export::export)
                 .service(traces::llm_runs)
+                .service(system_logs::system)
+                .service(system_logs::list)
+                .service(system_logs::search_logs)
+                .service(system_logs::show)
                 // Policies: fixed paths before `/policies/{policy_id}`.
                 .service(policies::list)
                 .service(policies::list_rules)
