@@ -4,6 +4,7 @@
 
 mod accounts;
 mod activity;
+mod analytics;
 mod api_keys;
 mod audit;
 mod audit_chain;
@@ -31,6 +32,11 @@ mod validate;
 
 pub use accounts::{NewUser, UserUpdate};
 pub use activity::RunDetail;
+pub use analytics::{
+    AnalyticsQuery, BurnRate, CostAmount, CostGroup, CostIntelligence, CostStopped, PoliciesUsage, PolicyActivity,
+    PolicyUsage, Point, Productivity, RunCost, RunFigures, TOP_RUNS,
+};
+pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use api_keys::{AuthFailure, CreatedKey, NewApiKey};
 pub use audit::{AuditQuery, SealReport};
 pub use audit_chain::{

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use gov_model::RunStatus;
 use time::{Duration, OffsetDateTime};
 
 /// The longest range an analytics request may cover.
@@ -171,6 +172,71 @@ pub fn nearest_rank(n: i64, pct: u8) -> Option<i64> {
     Some(rank.clamp(1, n) - 1)
 }
 
+/// Runs of a group (an agent, a bucket, all) folded by status: the productivity figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunTally {
+    pub runs: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    /// Stopped by a breach (`failed_policy`).
+    pub stopped: i64,
+    pub cancelled: i64,
+    /// Queued, running or paused.
+    pub in_progress: i64,
+    pub tokens: i64,
+    pub cost_cents: f64,
+    pub succeeded_tokens: i64,
+    pub succeeded_cost_cents: f64,
+    /// Sum of durations (seconds) over the `timed` runs that have ended.
+    pub duration_seconds: f64,
+    pub timed: i64,
+}
+
+impl RunTally {
+    /// Adds `runs` runs of `status` with their token, cost and duration sums.
+    pub fn add(&mut self, status: RunStatus, runs: i64, tokens: i64, cost_cents: f64, duration_seconds: f64, timed: i64) {
+        self.runs += runs;
+        self.tokens += tokens;
+        self.cost_cents += cost_cents;
+        match status {
+            RunStatus::Succeeded => {
+                self.succeeded += runs;
+                self.succeeded_tokens += tokens;
+                self.succeeded_cost_cents += cost_cents;
+            }
+            RunStatus::Failed => self.failed += runs,
+            RunStatus::FailedPolicy => self.stopped += runs,
+            RunStatus::Cancelled => self.cancelled += runs,
+            RunStatus::Queued | RunStatus::Running | RunStatus::Paused => self.in_progress += runs,
+        }
+        if status.is_terminal() {
+            self.duration_seconds += duration_seconds;
+            self.timed += timed;
+        }
+    }
+
+    pub fn ended(&self) -> i64 {
+        self.succeeded + self.failed + self.stopped + self.cancelled
+    }
+
+    /// Succeeded among ended runs.
+    pub fn success_rate(&self) -> Option<f64> {
+        rate(self.succeeded, self.ended())
+    }
+
+    pub fn mean_duration_seconds(&self) -> Option<f64> {
+        (self.timed > 0).then(|| round2(self.duration_seconds / self.timed as f64))
+    }
+
+    pub fn tokens_per_successful_run(&self) -> Option<f64> {
+        per_run(self.succeeded_tokens as f64, self.succeeded)
+    }
+
+    pub fn cost_cents_per_successful_run(&self) -> Option<f64> {
+        per_run(self.succeeded_cost_cents, self.succeeded)
+    }
+}
+
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -250,6 +316,33 @@ mod tests {
         check(|(c, s)| burn_rate_per_hour(c, s), vec![((450.0, 3_600.0), 450.0), ((450.0, 86_400.0), 18.75), ((5.0, 0.0), 0.0)]);
         check(|(p, w)| rate(p, w), vec![((1, 2), Some(0.5)), ((2, 3), Some(0.6667)), ((0, 0), None), ((0, 4), Some(0.0))]);
         check(|(t, n)| per_run(t, n), vec![((450.0, 1), Some(450.0)), ((10.0, 3), Some(3.33)), ((1.0, 0), None)]);
+    }
+
+    #[test]
+    fn run_tallies() {
+        let tally = |groups: Vec<(RunStatus, i64, i64, f64, f64, i64)>| {
+            let mut t = RunTally::default();
+            for (s, n, tok, cost, d, timed) in groups {
+                t.add(s, n, tok, cost, d, timed);
+            }
+            (t.ended(), t.success_rate(), t.mean_duration_seconds(), t.tokens_per_successful_run(), t.cost_cents_per_successful_run())
+        };
+        check(
+            tally,
+            vec![
+                (vec![], (0, None, None, None, None)),
+                (vec![(RunStatus::FailedPolicy, 1, 15_000, 450.0, 2.0, 1)], (1, Some(0.0), Some(2.0), None, None)),
+                (
+                    vec![(RunStatus::Succeeded, 2, 300, 10.0, 6.0, 2), (RunStatus::FailedPolicy, 1, 15_000, 450.0, 3.0, 1)],
+                    (3, Some(0.6667), Some(3.0), Some(150.0), Some(5.0)),
+                ),
+                // A running run counts in runs, not in the rate or the durations.
+                (
+                    vec![(RunStatus::Running, 4, 100, 1.0, 0.0, 0), (RunStatus::Succeeded, 1, 10, 1.0, 1.0, 1)],
+                    (1, Some(1.0), Some(1.0), Some(10.0), Some(1.0)),
+                ),
+            ],
+        );
     }
 
     #[test]

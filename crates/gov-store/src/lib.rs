@@ -11,6 +11,7 @@ mod models;
 mod schema;
 mod writer;
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod evidence;
