@@ -48,7 +48,11 @@ async fn the_seed_scenario_shows_up_in_cost_intelligence() {
     assert_eq!(c["as_of"], "2026-01-20T10:30:00Z");
     assert_eq!(c["total_cost_cents"], 470.0);
     let model = item(&c["by_model"], "key", "claude-sonnet-4");
-    assert_eq!((model["cost_cents"].as_f64(), model["tokens"].as_i64(), model["runs"].as_i64()), (Some(450.0), Some(13_000), Some(1)), "the model's steps: 4,000 + 9,000 tokens");
+    assert_eq!(
+        (model["cost_cents"].as_f64(), model["tokens"].as_i64(), model["runs"].as_i64()),
+        (Some(450.0), Some(13_000), Some(1)),
+        "the model's steps: 4,000 + 9,000 tokens"
+    );
     assert_eq!(item(&c["by_model"], "key", "gpt-4o")["cost_cents"], 20.0);
     assert_eq!(c["by_model"][0]["key"], "claude-sonnet-4", "most expensive first: {c}");
     assert_eq!(item(&c["by_agent"], "key", "AGT-001")["cost_cents"], 450.0);
@@ -76,8 +80,11 @@ async fn the_seed_scenario_shows_up_in_cost_intelligence() {
     assert_eq!(c["burn_rate"]["last_hour_cents_per_hour"], 0.0, "nothing after 23:00");
 
     // Burn rate over the last hour and day of a range ending at 11:00.
-    let c = get(&app, "/api/v1/analytics/cost-intelligence?from=2026-01-20T09:00:00Z&to=2026-01-20T11:00:00Z&bucket=hour")
-        .await;
+    let c = get(
+        &app,
+        "/api/v1/analytics/cost-intelligence?from=2026-01-20T09:00:00Z&to=2026-01-20T11:00:00Z&bucket=hour",
+    )
+    .await;
     assert_eq!(c["burn_rate"]["last_hour_cents_per_hour"], 470.0);
     assert_eq!(c["burn_rate"]["last_day_cents_per_hour"], 19.58);
     assert_eq!(c["burn_rate"]["range_cents_per_hour"], 235.0);
@@ -97,8 +104,12 @@ async fn buckets_are_utc_days_and_iso_weeks() {
     // Tuesday 2026-01-20: its ISO week starts Monday 2026-01-19.
     let week = "from=2026-01-10T00:00:00Z&to=2026-01-31T00:00:00Z&bucket=week";
     let c = get(&app, &format!("/api/v1/analytics/cost-intelligence?{week}")).await;
-    let starts: Vec<&str> = c["series"].as_array().unwrap().iter().map(|p| p["start"].as_str().unwrap()).collect();
-    assert_eq!(starts, ["2026-01-05T00:00:00Z", "2026-01-12T00:00:00Z", "2026-01-19T00:00:00Z", "2026-01-26T00:00:00Z"]);
+    let starts: Vec<&str> =
+        c["series"].as_array().unwrap().iter().map(|p| p["start"].as_str().unwrap()).collect();
+    assert_eq!(
+        starts,
+        ["2026-01-05T00:00:00Z", "2026-01-12T00:00:00Z", "2026-01-19T00:00:00Z", "2026-01-26T00:00:00Z"]
+    );
     assert_eq!(c["series"][2]["cost_cents"], 470.0);
     let p = get(&app, &format!("/api/v1/analytics/productivity?{week}")).await;
     assert_eq!(p["series"][2]["runs"], 2);
@@ -106,7 +117,10 @@ async fn buckets_are_utc_days_and_iso_weeks() {
 
     // Default: days, the last 30 days up to now.
     let c = get(&app, "/api/v1/analytics/cost-intelligence").await;
-    assert_eq!((c["from"].as_str(), c["to"].as_str(), c["bucket"].as_str()), (Some("2025-12-21T10:30:00Z"), Some("2026-01-20T10:30:00Z"), Some("day")));
+    assert_eq!(
+        (c["from"].as_str(), c["to"].as_str(), c["bucket"].as_str()),
+        (Some("2025-12-21T10:30:00Z"), Some("2026-01-20T10:30:00Z"), Some("day"))
+    );
     let series = c["series"].as_array().unwrap();
     assert_eq!(series.len(), 31, "a partial day at each end");
     assert_eq!(series[0]["start"], "2025-12-21T00:00:00Z");
@@ -114,7 +128,10 @@ async fn buckets_are_utc_days_and_iso_weeks() {
     assert_eq!(series[30]["cost_cents"], 470.0);
 
     let u = get(&app, &format!("/api/v1/analytics/policies-usage?{DAY}&bucket=hour")).await;
-    assert_eq!(u["series"][10], json!({"start": "2026-01-20T10:00:00Z", "near": 0, "breach": 1, "blocks": 1}));
+    assert_eq!(
+        u["series"][10],
+        json!({"start": "2026-01-20T10:00:00Z", "near": 0, "breach": 1, "blocks": 1})
+    );
 }
 
 #[tokio::test]
@@ -136,15 +153,24 @@ async fn the_seed_scenario_shows_up_in_policies_usage_and_productivity() {
     assert_eq!(p["evaluations"], 4, "3 steps of the seed run and 1 of the other run");
     assert_eq!(p["last_triggered"], "2026-01-20T10:00:00Z");
     let idle = &u["items"][1];
-    assert_eq!((idle["name"].as_str(), idle["breach"].as_i64(), idle["runs"].as_i64()), (Some("Idle Policy"), Some(0), Some(0)));
+    assert_eq!(
+        (idle["name"].as_str(), idle["breach"].as_i64(), idle["runs"].as_i64()),
+        (Some("Idle Policy"), Some(0), Some(0))
+    );
     assert_eq!(idle["last_triggered"], Value::Null);
     let paged = get(&app, &format!("/api/v1/analytics/policies-usage?{DAY}&page=2&page_size=1")).await;
     assert_eq!(paged["items"][0]["name"], "Idle Policy");
 
     let r = get(&app, &format!("/api/v1/analytics/productivity?{DAY}")).await;
     let t = &r["total"];
-    assert_eq!((t["runs"].as_i64(), t["completed"].as_i64(), t["stopped"].as_i64()), (Some(2), Some(1), Some(1)));
-    assert_eq!((t["failed"].as_i64(), t["cancelled"].as_i64(), t["in_progress"].as_i64()), (Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (t["runs"].as_i64(), t["completed"].as_i64(), t["stopped"].as_i64()),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(
+        (t["failed"].as_i64(), t["cancelled"].as_i64(), t["in_progress"].as_i64()),
+        (Some(0), Some(0), Some(0))
+    );
     assert_eq!(t["success_rate"], 0.5);
     assert_eq!(t["tokens_per_successful_run"], 300.0);
     assert_eq!(t["cost_cents_per_successful_run"], 20.0);
@@ -152,7 +178,10 @@ async fn the_seed_scenario_shows_up_in_policies_usage_and_productivity() {
     assert_eq!(t["p50_duration_seconds"], 0.0);
     assert_eq!(t["p95_duration_seconds"], 600.0);
     let a1 = item(&r["by_agent"], "agent_id", "AGT-001");
-    assert_eq!((a1["stopped"].as_i64(), a1["completed"].as_i64(), a1["success_rate"].as_f64()), (Some(1), Some(0), Some(0.0)));
+    assert_eq!(
+        (a1["stopped"].as_i64(), a1["completed"].as_i64(), a1["success_rate"].as_f64()),
+        (Some(1), Some(0), Some(0.0))
+    );
     assert_eq!(a1["tokens_per_successful_run"], Value::Null);
     let a2 = item(&r["by_agent"], "agent_id", "AGT-002");
     assert_eq!((a2["completed"].as_i64(), a2["success_rate"].as_f64()), (Some(1), Some(1.0)));
@@ -163,7 +192,8 @@ async fn the_seed_scenario_shows_up_in_policies_usage_and_productivity() {
 async fn cost_stopped_is_the_debriefs_estimate_until_someone_responds() {
     let app = TestApp::spawn().await;
     app.clock.set(datetime!(2026-01-20 10:00 UTC));
-    app.create_policy(json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000})).await;
+    app.create_policy(json!({"name": "Token Limit Policy", "rule_type": "token_limit", "threshold": 10000}))
+        .await;
     let run = app.start_run("AGT-001").await["run"]["run_id"].as_str().unwrap().to_owned();
     let steps = [
         json!({"step_type": "input", "input_tokens": 2000}),
@@ -181,11 +211,15 @@ async fn cost_stopped_is_the_debriefs_estimate_until_someone_responds() {
     let c = get(&app, &format!("/api/v1/analytics/cost-intelligence?{DAY}")).await;
     assert_eq!(c["cost_stopped"], json!({"runs": 1, "cost_spent_cents": 450.0, "cost_stopped_cents": 450.0}));
     app.clock.set(datetime!(2026-01-20 10:00:40 UTC));
-    let ack = app.post(&format!("/api/v1/incidents/{incident}/acknowledge"), &json!({"note": "looking"})).await;
+    let ack =
+        app.post(&format!("/api/v1/incidents/{incident}/acknowledge"), &json!({"note": "looking"})).await;
     json(ack, StatusCode::OK).await;
     app.clock.set(datetime!(2026-01-20 12:00 UTC));
     let c = get(&app, &format!("/api/v1/analytics/cost-intelligence?{DAY}")).await;
-    assert_eq!(c["cost_stopped"]["cost_stopped_cents"], 150.0, "10 s between the stop and the acknowledgement");
+    assert_eq!(
+        c["cost_stopped"]["cost_stopped_cents"], 150.0,
+        "10 s between the stop and the acknowledgement"
+    );
 }
 
 #[tokio::test]

@@ -131,7 +131,11 @@ fn range_error(e: RangeError) -> Error {
 }
 
 /// Fills every bucket of the window, from the groups the store found.
-fn series<T: Default + Clone>(window: &Window, found: impl IntoIterator<Item = (i64, T)>, mut merge: impl FnMut(&mut T, T)) -> Vec<Point<T>> {
+fn series<T: Default + Clone>(
+    window: &Window,
+    found: impl IntoIterator<Item = (i64, T)>,
+    mut merge: impl FnMut(&mut T, T),
+) -> Vec<Point<T>> {
     let idx = window.indexes();
     let mut points: Vec<Point<T>> =
         idx.clone().map(|i| Point { start: window.bucket.start(i), value: T::default() }).collect();
@@ -167,7 +171,9 @@ impl Gov {
             let found = agg::cost_by_bucket(c, tenant, &range, buckets)?;
             let series = series(
                 &window,
-                found.into_iter().map(|b| (b.bucket, CostAmount { cost_cents: b.cost_cents, tokens: b.tokens })),
+                found
+                    .into_iter()
+                    .map(|b| (b.bucket, CostAmount { cost_cents: b.cost_cents, tokens: b.tokens })),
                 |acc, v| {
                     acc.cost_cents += v.cost_cents;
                     acc.tokens += v.tokens;
@@ -177,7 +183,11 @@ impl Gov {
                 cost_cents: calc::round2(by_model.iter().map(|g| g.cost_cents).sum()),
                 tokens: by_model.iter().map(|g| g.tokens).sum(),
             };
-            let last = |span: Duration| Range { from: window.to - span, to: window.to, agent_id: q.agent_id.clone() };
+            let last = |span: Duration| Range {
+                from: window.to - span,
+                to: window.to,
+                agent_id: q.agent_id.clone(),
+            };
             let last_hour = agg::cost_total(c, tenant, &last(Duration::HOUR))?;
             let last_day = agg::cost_total(c, tenant, &last(Duration::DAY))?;
             let burn_rate = BurnRate {
@@ -193,12 +203,23 @@ impl Gov {
                 if let Some(stop) = run.stop_at() {
                     let to_stop = (stop - run.started_at()).as_seconds_f64();
                     let idle = (run.first_response().unwrap_or(now) - stop).as_seconds_f64();
-                    stopped.cost_stopped_cents += gov_evidence::cost_stopped_cents(run.cost_cents, to_stop, idle);
+                    stopped.cost_stopped_cents +=
+                        gov_evidence::cost_stopped_cents(run.cost_cents, to_stop, idle);
                 }
             }
             stopped.cost_spent_cents = calc::round2(stopped.cost_spent_cents);
             stopped.cost_stopped_cents = calc::round2(stopped.cost_stopped_cents);
-            Ok(CostIntelligence { window, as_of: now, total, by_model, by_agent, series, burn_rate, top_runs, stopped })
+            Ok(CostIntelligence {
+                window,
+                as_of: now,
+                total,
+                by_model,
+                by_agent,
+                series,
+                burn_rate,
+                top_runs,
+                stopped,
+            })
         })
     }
 
@@ -207,14 +228,21 @@ impl Gov {
         self.db.read(|c| {
             let mut usage: BTreeMap<String, PolicyUsage> = BTreeMap::new();
             for (policy_id, name, status) in agg::policy_names(c, tenant)? {
-                let u = PolicyUsage { policy_id: policy_id.clone(), name: Some(name), status: Some(status), ..Default::default() };
+                let u = PolicyUsage {
+                    policy_id: policy_id.clone(),
+                    name: Some(name),
+                    status: Some(status),
+                    ..Default::default()
+                };
                 usage.insert(policy_id, u);
             }
             for snap in agg::snapshot_use(c, tenant, &range)? {
                 let policies: Vec<serde_json::Value> = serde_json::from_str(&snap.policies_json)
                     .map_err(|e| Error::Internal(format!("snapshot {}: {e}", snap.snapshot_id)))?;
                 for id in policies.iter().filter_map(|p| p.get("policy_id").and_then(|v| v.as_str())) {
-                    let u = usage.entry(id.to_owned()).or_insert_with(|| PolicyUsage { policy_id: id.to_owned(), ..Default::default() });
+                    let u = usage
+                        .entry(id.to_owned())
+                        .or_insert_with(|| PolicyUsage { policy_id: id.to_owned(), ..Default::default() });
                     u.runs += snap.runs;
                     u.evaluations += snap.steps;
                 }
@@ -271,7 +299,14 @@ impl Gov {
             for g in agg::run_groups(c, tenant, &range, None)? {
                 let s = status(&g.status)?;
                 total.add(s, g.runs, g.tokens, g.cost_cents, g.duration_seconds, g.with_duration);
-                agents.entry(g.key).or_default().add(s, g.runs, g.tokens, g.cost_cents, g.duration_seconds, g.with_duration);
+                agents.entry(g.key).or_default().add(
+                    s,
+                    g.runs,
+                    g.tokens,
+                    g.cost_cents,
+                    g.duration_seconds,
+                    g.with_duration,
+                );
             }
             let mut found = Vec::new();
             for g in agg::run_groups(c, tenant, &range, Some(buckets))? {

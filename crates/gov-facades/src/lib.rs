@@ -33,10 +33,9 @@ mod validate;
 pub use accounts::{NewUser, UserUpdate};
 pub use activity::RunDetail;
 pub use analytics::{
-    AnalyticsQuery, BurnRate, CostAmount, CostGroup, CostIntelligence, CostStopped, PoliciesUsage, PolicyActivity,
-    PolicyUsage, Point, Productivity, RunCost, RunFigures, TOP_RUNS,
+    AnalyticsQuery, BurnRate, CostAmount, CostGroup, CostIntelligence, CostStopped, Point, PoliciesUsage,
+    PolicyActivity, PolicyUsage, Productivity, RunCost, RunFigures, TOP_RUNS,
 };
-pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use api_keys::{AuthFailure, CreatedKey, NewApiKey};
 pub use audit::{AuditQuery, SealReport};
 pub use audit_chain::{
@@ -49,6 +48,7 @@ pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
+pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
 pub use gov_store::audit::TimeRange;

@@ -91,7 +91,9 @@ pub enum RangeError {
     Reversed,
     #[error("the range is longer than {MAX_RANGE_DAYS} days")]
     TooLong,
-    #[error("the range has {0} {1} buckets, more than {MAX_BUCKETS}: choose a wider bucket or a shorter range")]
+    #[error(
+        "the range has {0} {1} buckets, more than {MAX_BUCKETS}: choose a wider bucket or a shorter range"
+    )]
     TooManyBuckets(i64, Bucket),
 }
 
@@ -194,7 +196,15 @@ pub struct RunTally {
 
 impl RunTally {
     /// Adds `runs` runs of `status` with their token, cost and duration sums.
-    pub fn add(&mut self, status: RunStatus, runs: i64, tokens: i64, cost_cents: f64, duration_seconds: f64, timed: i64) {
+    pub fn add(
+        &mut self,
+        status: RunStatus,
+        runs: i64,
+        tokens: i64,
+        cost_cents: f64,
+        duration_seconds: f64,
+        timed: i64,
+    ) {
         self.runs += runs;
         self.tokens += tokens;
         self.cost_cents += cost_cents;
@@ -290,7 +300,9 @@ mod tests {
         let now = datetime!(2026-01-31 12:00 UTC);
         let t = |s: OffsetDateTime| Some(s);
         check(
-            |(from, to, bucket)| Window::new(from, to, bucket, now).map(|w| (w.from, w.to, w.indexes().count())),
+            |(from, to, bucket)| {
+                Window::new(from, to, bucket, now).map(|w| (w.from, w.to, w.indexes().count()))
+            },
             vec![
                 ((None, None, Bucket::Day), Ok((datetime!(2026-01-01 12:00 UTC), now, 31))),
                 ((None, None, Bucket::Hour), Ok((datetime!(2026-01-01 12:00 UTC), now, 720))),
@@ -305,17 +317,32 @@ mod tests {
                 ((t(now), t(now), Bucket::Day), Ok((now, now, 0))),
                 ((t(now), t(now - Duration::SECOND), Bucket::Day), Err(RangeError::Reversed)),
                 ((t(now - Duration::days(367)), t(now), Bucket::Week), Err(RangeError::TooLong)),
-                ((t(now - Duration::days(366)), t(now), Bucket::Week), Ok((now - Duration::days(366), now, 53))),
-                ((t(now - Duration::days(60)), t(now), Bucket::Hour), Err(RangeError::TooManyBuckets(1440, Bucket::Hour))),
+                (
+                    (t(now - Duration::days(366)), t(now), Bucket::Week),
+                    Ok((now - Duration::days(366), now, 53)),
+                ),
+                (
+                    (t(now - Duration::days(60)), t(now), Bucket::Hour),
+                    Err(RangeError::TooManyBuckets(1440, Bucket::Hour)),
+                ),
             ],
         );
     }
 
     #[test]
     fn rates_and_averages() {
-        check(|(c, s)| burn_rate_per_hour(c, s), vec![((450.0, 3_600.0), 450.0), ((450.0, 86_400.0), 18.75), ((5.0, 0.0), 0.0)]);
-        check(|(p, w)| rate(p, w), vec![((1, 2), Some(0.5)), ((2, 3), Some(0.6667)), ((0, 0), None), ((0, 4), Some(0.0))]);
-        check(|(t, n)| per_run(t, n), vec![((450.0, 1), Some(450.0)), ((10.0, 3), Some(3.33)), ((1.0, 0), None)]);
+        check(
+            |(c, s)| burn_rate_per_hour(c, s),
+            vec![((450.0, 3_600.0), 450.0), ((450.0, 86_400.0), 18.75), ((5.0, 0.0), 0.0)],
+        );
+        check(
+            |(p, w)| rate(p, w),
+            vec![((1, 2), Some(0.5)), ((2, 3), Some(0.6667)), ((0, 0), None), ((0, 4), Some(0.0))],
+        );
+        check(
+            |(t, n)| per_run(t, n),
+            vec![((450.0, 1), Some(450.0)), ((10.0, 3), Some(3.33)), ((1.0, 0), None)],
+        );
     }
 
     #[test]
@@ -325,20 +352,35 @@ mod tests {
             for (s, n, tok, cost, d, timed) in groups {
                 t.add(s, n, tok, cost, d, timed);
             }
-            (t.ended(), t.success_rate(), t.mean_duration_seconds(), t.tokens_per_successful_run(), t.cost_cents_per_successful_run())
+            (
+                t.ended(),
+                t.success_rate(),
+                t.mean_duration_seconds(),
+                t.tokens_per_successful_run(),
+                t.cost_cents_per_successful_run(),
+            )
         };
         check(
             tally,
             vec![
                 (vec![], (0, None, None, None, None)),
-                (vec![(RunStatus::FailedPolicy, 1, 15_000, 450.0, 2.0, 1)], (1, Some(0.0), Some(2.0), None, None)),
                 (
-                    vec![(RunStatus::Succeeded, 2, 300, 10.0, 6.0, 2), (RunStatus::FailedPolicy, 1, 15_000, 450.0, 3.0, 1)],
+                    vec![(RunStatus::FailedPolicy, 1, 15_000, 450.0, 2.0, 1)],
+                    (1, Some(0.0), Some(2.0), None, None),
+                ),
+                (
+                    vec![
+                        (RunStatus::Succeeded, 2, 300, 10.0, 6.0, 2),
+                        (RunStatus::FailedPolicy, 1, 15_000, 450.0, 3.0, 1),
+                    ],
                     (3, Some(0.6667), Some(3.0), Some(150.0), Some(5.0)),
                 ),
                 // A running run counts in runs, not in the rate or the durations.
                 (
-                    vec![(RunStatus::Running, 4, 100, 1.0, 0.0, 0), (RunStatus::Succeeded, 1, 10, 1.0, 1.0, 1)],
+                    vec![
+                        (RunStatus::Running, 4, 100, 1.0, 0.0, 0),
+                        (RunStatus::Succeeded, 1, 10, 1.0, 1.0, 1),
+                    ],
                     (1, Some(1.0), Some(1.0), Some(10.0), Some(1.0)),
                 ),
             ],
@@ -349,7 +391,17 @@ mod tests {
     fn nearest_ranks() {
         check(
             |(n, p)| nearest_rank(n, p),
-            vec![((0, 50), None), ((1, 50), Some(0)), ((1, 95), Some(0)), ((2, 50), Some(0)), ((4, 50), Some(1)), ((20, 95), Some(18)), ((100, 95), Some(94)), ((3, 0), Some(0)), ((3, 100), Some(2))],
+            vec![
+                ((0, 50), None),
+                ((1, 50), Some(0)),
+                ((1, 95), Some(0)),
+                ((2, 50), Some(0)),
+                ((4, 50), Some(1)),
+                ((20, 95), Some(18)),
+                ((100, 95), Some(94)),
+                ((3, 0), Some(0)),
+                ((3, 100), Some(2)),
+            ],
         );
     }
 }

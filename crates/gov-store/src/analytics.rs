@@ -229,11 +229,15 @@ macro_rules! ranged {
 const COSTS_IN_RANGE: &str = "FROM cost_records c JOIN runs r ON r.tenant_id = c.tenant_id AND r.run_id = c.run_id \
      WHERE c.tenant_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
 
-const RUNS_IN_RANGE: &str =
-    "FROM runs r WHERE r.tenant_id = $1 AND r.started_at >= $2 AND r.started_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
+const RUNS_IN_RANGE: &str = "FROM runs r WHERE r.tenant_id = $1 AND r.started_at >= $2 AND r.started_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
 
 /// Cost records in range by model (`key` = model) or by agent (`key` = agent id).
-pub fn cost_by(conn: &mut Conn<'_>, tenant: TenantId, range: &Range, by_agent: bool) -> Result<Vec<CostGroup>, StoreError> {
+pub fn cost_by(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    by_agent: bool,
+) -> Result<Vec<CostGroup>, StoreError> {
     let d = Dialect::of(conn);
     let key = if by_agent { "r.agent_id" } else { "c.model" };
     let sql = d.sql(format!(
@@ -272,7 +276,12 @@ pub fn cost_total(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Resul
 }
 
 /// The `limit` runs started in range with the highest cost (ties: newest id last).
-pub fn top_runs(conn: &mut Conn<'_>, tenant: TenantId, range: &Range, limit: i64) -> Result<Vec<RunCost>, StoreError> {
+pub fn top_runs(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    limit: i64,
+) -> Result<Vec<RunCost>, StoreError> {
     let d = Dialect::of(conn);
     let sql = d.sql(format!(
         "SELECT r.run_id, r.agent_id, r.status, r.total_cost_cents AS cost_cents, r.tokens_used AS tokens, r.started_at \
@@ -283,7 +292,11 @@ pub fn top_runs(conn: &mut Conn<'_>, tenant: TenantId, range: &Range, limit: i64
 
 /// Runs started in range that a breach stopped (`failed_policy`), with their incident's step
 /// time and first human response.
-pub fn stopped_runs(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Result<Vec<StoppedRun>, StoreError> {
+pub fn stopped_runs(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<StoppedRun>, StoreError> {
     let d = Dialect::of(conn);
     let sql = d.sql(format!(
         "SELECT r.run_id, r.total_cost_cents AS cost_cents, r.started_at, \
@@ -299,7 +312,11 @@ pub fn stopped_runs(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Res
 }
 
 /// Runs started in range and their steps, per policy snapshot (with the snapshot's policies).
-pub fn snapshot_use(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Result<Vec<SnapshotUse>, StoreError> {
+pub fn snapshot_use(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<SnapshotUse>, StoreError> {
     let d = Dialect::of(conn);
     let sql = d.sql(format!(
         "SELECT g.snapshot_id, p.policies_json, g.runs, g.steps FROM \
@@ -312,7 +329,11 @@ pub fn snapshot_use(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Res
 
 /// Per policy, in range: NEAR and BREACH signals, enforced blocking prevention records (`BLOCK`)
 /// and incidents (`incident`), each with the newest one's time.
-pub fn policy_counts(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Result<Vec<PolicyCount>, StoreError> {
+pub fn policy_counts(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<PolicyCount>, StoreError> {
     let d = Dialect::of(conn);
     let agent = "($4 IS NULL OR EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = x.tenant_id AND r.run_id = x.RUN AND r.agent_id = $4))";
     let sql = d.sql(format!(
@@ -404,7 +425,10 @@ pub fn duration_at(
 }
 
 /// The tenant's policies: (policy id, name, status).
-pub fn policy_names(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Vec<(String, String, String)>, StoreError> {
+pub fn policy_names(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+) -> Result<Vec<(String, String, String)>, StoreError> {
     use crate::schema::policy_rules as p;
     let t = tenant.to_string();
     Ok(dispatch!(conn, |c| p::table

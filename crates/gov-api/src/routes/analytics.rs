@@ -3,8 +3,8 @@
 
 use actix_web::{get, web};
 use gov_facades::{
-    AnalyticsQuery, AnalyticsWindow, Bucket, CostAmount, CostGroup, PolicyActivity, PolicyUsage, Point, RunCost,
-    RunTally,
+    AnalyticsQuery, AnalyticsWindow, Bucket, CostAmount, CostGroup, Point, PolicyActivity, PolicyUsage,
+    RunCost, RunTally,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
