@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod analytics;
 mod api_keys;
 mod audit_integrity;
 mod auditor;

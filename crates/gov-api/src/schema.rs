@@ -99,6 +99,8 @@ schema_types! {
     AuditTopic => one_of(["audit"]);
     /// The LLM-runs topic of a log export.
     LlmRunsTopic => one_of(["llm_runs"]);
+    /// The width of an analytics bucket.
+    AnalyticsBucket => one_of(gov_facades::Bucket::ALL.iter().map(|b| b.as_str()));
     /// A log topic that can be exported.
     LogTopicName => one_of(["llm_runs", "audit"]);
     /// A system event's level.

@@ -77,10 +77,10 @@ fn business_impact(b: &EvidenceBundle) -> BusinessImpact {
     let seconds_to_stop =
         stop.zip(b.run.as_ref()).and_then(|(s, r)| seconds_between(&r.started_at, &s.timestamp));
     let cost_stopped_cents = match (stop, seconds_to_stop) {
-        (Some(step), Some(secs)) if secs >= 1.0 => {
+        (Some(step), Some(secs)) => {
             let until = first_response(b).unwrap_or(&b.generated_at);
-            let idle = seconds_between(&step.timestamp, until).unwrap_or(0.0).max(0.0);
-            round_cents(cost_spent_cents / secs * idle)
+            let idle = seconds_between(&step.timestamp, until).unwrap_or(0.0);
+            cost_stopped_cents(cost_spent_cents, secs, idle)
         }
         _ => 0.0,
     };
@@ -94,6 +94,16 @@ fn business_impact(b: &EvidenceBundle) -> BusinessImpact {
         runs_affected: i64::from(b.run.is_some()),
         agents_affected: agents,
     }
+}
+
+/// Cost stopped (see the module docs): `cost_spent_cents` at the run's own burn rate over
+/// `seconds_to_stop`, for the `idle_seconds` between the stop and the first human response.
+/// Analytics uses this same definition.
+pub fn cost_stopped_cents(cost_spent_cents: f64, seconds_to_stop: f64, idle_seconds: f64) -> f64 {
+    if seconds_to_stop < 1.0 {
+        return 0.0;
+    }
+    round_cents(cost_spent_cents / seconds_to_stop * idle_seconds.max(0.0))
 }
 
 fn dollars(cents: f64) -> String {

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod activity;
+mod analytics;
 mod api_keys;
 mod audit;
 mod audit_chain;
@@ -35,6 +36,10 @@ mod validate;
 
 pub use accounts::{NewUser, UserUpdate};
 pub use activity::RunDetail;
+pub use analytics::{
+    AnalyticsQuery, BurnRate, CostAmount, CostGroup, CostIntelligence, CostStopped, Point, PoliciesUsage,
+    PolicyActivity, PolicyUsage, Productivity, RunCost, RunFigures, TOP_RUNS,
+};
 pub use api_keys::{AuthFailure, CreatedKey, NewApiKey};
 pub use audit::{AuditQuery, SealReport};
 pub use audit_chain::{
@@ -50,6 +55,7 @@ pub use gov_incident::Transition;
 pub use gov_incident::patterns::{Pattern, PatternConfig, PatternKind};
 pub use gov_insight::health::{Facts as HealthFacts, OpenIncidents};
 pub use gov_insight::trend::{Trend, trend};
+pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
 pub use gov_store::audit::TimeRange;

@@ -12,6 +12,7 @@ mod paging;
 mod schema;
 mod writer;
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod evidence;

@@ -3,8 +3,11 @@
 
 use diesel::prelude::*;
 use gov_model::{
-    Page, PageRequest, PolicyId, PolicyProposal, ProposalId, ProposalStatus, TenantId, Timestamp,
+    Page, PageRequest, PolicyId, PolicyProposal, ProposalId, ProposalStatus, SortDirection, SortKey, TenantId,
+    Timestamp, Total,
 };
+
+use crate::paging::{after_cursor, capped_total, time_cursor};
 
 use crate::convert::to_db;
 use crate::db::dispatch;
@@ -44,7 +47,8 @@ pub fn list(
     let t = tenant.to_string();
     let status = filter.status.map(|s| s.as_str());
     let policy = filter.policy_id.map(|p| p.to_string());
-    let (rows, total): (Vec<ProposalRow>, i64) = dispatch!(conn, |c| {
+    let cursor = time_cursor(&page)?;
+    let (rows, total): (Vec<ProposalRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = policy_proposals::table.filter(policy_proposals::tenant_id.eq(&t)).into_boxed();
             if let Some(s) = status {
@@ -55,17 +59,25 @@ pub fn list(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
-            .order((policy_proposals::created_at.desc(), policy_proposals::proposal_id.desc()))
-            .limit(page.limit())
+        let total = capped_total!(filtered, policy_proposals::proposal_id, c);
+        let rows = after_cursor!(
+            filtered(),
+            &cursor,
+            SortDirection::Desc,
+            policy_proposals::created_at,
+            policy_proposals::proposal_id
+        )
+        .order((policy_proposals::created_at.desc(), policy_proposals::proposal_id.desc()))
+        .limit(page.probe_limit())
             .offset(page.offset())
             .select(ProposalRow::as_select())
             .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(ProposalRow::into_model).collect::<Result<_, _>>()?;
-    Ok(Page { items, total, request: page })
+    Ok(Page::from_probe(items, total, page, |p: &PolicyProposal| {
+        (SortKey::Time(p.created_at), p.proposal_id.to_string())
+    }))
 }
 
 /// Replaces the rule and rationale of a pending proposal of `proposer`. Returns whether a row

@@ -2,7 +2,9 @@
 //! `tenant_id` NULL is an event of the whole deployment and is shown to every tenant.
 
 use diesel::prelude::*;
-use gov_model::{LogLevel, Page, PageRequest, SystemLog, SystemLogId, TenantId};
+use gov_model::{LogLevel, Page, PageRequest, SystemLog, SystemLogId, TenantId, Total};
+
+use crate::paging::position_only;
 
 use crate::audit::TimeRange;
 use crate::convert::{from_db, json, parse, to_db};
@@ -120,8 +122,8 @@ pub fn list(
     filter: &SystemLogFilter,
     page: PageRequest,
 ) -> Result<Page<SystemLog>, StoreError> {
-    let (items, total) = search(conn, tenant, filter, page.offset(), page.limit())?;
-    Ok(Page { items, total, request: page })
+    let (items, total) = search(conn, tenant, filter, page.rows_before(), page.probe_limit())?;
+    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
 /// The rows the tenant may see matching `filter`, newest first, `offset`/`limit` applied, with

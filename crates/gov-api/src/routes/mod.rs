@@ -3,6 +3,7 @@
 
 mod accounts;
 mod activity;
+mod analytics;
 mod api_keys;
 mod exports;
 pub(crate) mod golive;
@@ -123,6 +124,9 @@ where
                 .service(activity::signals)
                 .service(activity::show)
                 .service(activity::costs)
+                .service(analytics::cost_intelligence)
+                .service(analytics::policies_usage)
+                .service(analytics::productivity)
                 // Incidents: fixed paths before `/incidents/{incident_id}`.
                 .service(incidents::list)
                 .service(incidents::active)

@@ -1,0 +1,439 @@
+//! Aggregates for Analytics: cost, runs and policy activity in a time range, grouped in the
+//! database (by model, agent, policy, status or time bucket). Every query is a range scan on a
+//! (tenant_id, time) index; the bucket of a row is floor((unix seconds - origin) / width), the
+//! same arithmetic as `gov_insight::analytics::Bucket::index`.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp as SqlTimestamp};
+use gov_model::{TenantId, Timestamp};
+use time::PrimitiveDateTime;
+
+use crate::convert::{opt_from_db, to_db};
+use crate::db::dispatch;
+use crate::{Backend, Conn, StoreError};
+
+/// The rows an aggregate covers: their time in `[from, to)`, optionally of one agent.
+#[derive(Debug, Clone)]
+pub struct Range {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub agent_id: Option<String>,
+}
+
+/// A bucket width and the unix second its bucket 0 starts at.
+#[derive(Debug, Clone, Copy)]
+pub struct Buckets {
+    pub seconds: i64,
+    pub origin: i64,
+}
+
+/// Cost and tokens of one group (a model or an agent).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct CostGroup {
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    #[diesel(sql_type = Double)]
+    pub cost_cents: f64,
+    #[diesel(sql_type = BigInt)]
+    pub tokens: i64,
+    #[diesel(sql_type = BigInt)]
+    pub runs: i64,
+}
+
+/// Cost and tokens of one time bucket.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct CostBucket {
+    #[diesel(sql_type = BigInt)]
+    pub bucket: i64,
+    #[diesel(sql_type = Double)]
+    pub cost_cents: f64,
+    #[diesel(sql_type = BigInt)]
+    pub tokens: i64,
+}
+
+/// One of the most expensive runs.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct RunCost {
+    #[diesel(sql_type = Text)]
+    pub run_id: String,
+    #[diesel(sql_type = Text)]
+    pub agent_id: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Double)]
+    pub cost_cents: f64,
+    #[diesel(sql_type = BigInt)]
+    pub tokens: i64,
+    #[diesel(sql_type = SqlTimestamp)]
+    started_at: PrimitiveDateTime,
+}
+
+impl RunCost {
+    pub fn started_at(&self) -> Timestamp {
+        self.started_at.assume_utc()
+    }
+}
+
+/// A run its incident stopped at a step: what the cost-stopped estimate needs.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct StoppedRun {
+    #[diesel(sql_type = Text)]
+    pub run_id: String,
+    #[diesel(sql_type = Double)]
+    pub cost_cents: f64,
+    #[diesel(sql_type = SqlTimestamp)]
+    started_at: PrimitiveDateTime,
+    /// The timestamp of the step the incident names.
+    #[diesel(sql_type = Nullable<SqlTimestamp>)]
+    stop_at: Option<PrimitiveDateTime>,
+    /// The first event on the incident by someone other than the system.
+    #[diesel(sql_type = Nullable<SqlTimestamp>)]
+    first_response: Option<PrimitiveDateTime>,
+}
+
+impl StoppedRun {
+    pub fn started_at(&self) -> Timestamp {
+        self.started_at.assume_utc()
+    }
+    pub fn stop_at(&self) -> Option<Timestamp> {
+        opt_from_db(self.stop_at)
+    }
+    pub fn first_response(&self) -> Option<Timestamp> {
+        opt_from_db(self.first_response)
+    }
+}
+
+/// How many rows of one kind a policy has, and the newest one's time.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct PolicyCount {
+    #[diesel(sql_type = Text)]
+    pub policy_id: String,
+    /// NEAR/BREACH for signals, `BLOCK` for enforced blocking prevention records, `incident`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+    #[diesel(sql_type = SqlTimestamp)]
+    last: PrimitiveDateTime,
+}
+
+impl PolicyCount {
+    pub fn last(&self) -> Timestamp {
+        self.last.assume_utc()
+    }
+}
+
+/// Runs and steps per snapshot.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct SnapshotUse {
+    #[diesel(sql_type = Text)]
+    pub snapshot_id: String,
+    #[diesel(sql_type = Text)]
+    pub policies_json: String,
+    #[diesel(sql_type = BigInt)]
+    pub runs: i64,
+    #[diesel(sql_type = BigInt)]
+    pub steps: i64,
+}
+
+/// A count of one kind in one bucket.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct KindBucket {
+    #[diesel(sql_type = BigInt)]
+    pub bucket: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+/// Runs of one (key, status): a key is an agent id or a bucket index as text.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct RunGroup {
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub runs: i64,
+    #[diesel(sql_type = BigInt)]
+    pub tokens: i64,
+    #[diesel(sql_type = Double)]
+    pub cost_cents: f64,
+    /// Sum of (completed_at - started_at) in seconds over the runs that have both.
+    #[diesel(sql_type = Double)]
+    pub duration_seconds: f64,
+    #[diesel(sql_type = BigInt)]
+    pub with_duration: i64,
+}
+
+/// The per-backend SQL fragments.
+struct Dialect(Backend);
+
+impl Dialect {
+    fn of(conn: &Conn<'_>) -> Dialect {
+        Dialect(conn.backend())
+    }
+
+    /// Whole unix seconds of a timestamp column.
+    fn epoch(&self, col: &str) -> String {
+        match self.0 {
+            Backend::Sqlite => format!("CAST(strftime('%s', {col}) AS INTEGER)"),
+            Backend::Postgres => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {col})) AS BIGINT)"),
+        }
+    }
+
+    fn bucket(&self, col: &str, b: Buckets) -> String {
+        let epoch = self.epoch(col);
+        // Rows are in range, after the origin: integer division floors on both backends.
+        format!("(({epoch} - {}) / {})", b.origin, b.seconds)
+    }
+
+    fn seconds_between(&self, from: &str, to: &str) -> String {
+        match self.0 {
+            Backend::Sqlite => format!("((julianday({to}) - julianday({from})) * 86400.0)"),
+            Backend::Postgres => format!("CAST(EXTRACT(EPOCH FROM ({to} - {from})) AS DOUBLE PRECISION)"),
+        }
+    }
+
+    fn text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TEXT)")
+    }
+
+    /// `$n` placeholders become SQLite's `?n`.
+    fn sql(&self, sql: String) -> String {
+        match self.0 {
+            Backend::Sqlite => sql.replace('$', "?"),
+            Backend::Postgres => sql,
+        }
+    }
+}
+
+/// Runs a query whose placeholders are `$1` tenant, `$2` from, `$3` to, `$4` agent (or NULL).
+macro_rules! ranged {
+    ($conn:expr, $sql:expr, $tenant:expr, $range:expr, $row:ty) => {{
+        let sql = $sql;
+        let t = $tenant.to_string();
+        let (from, to) = (to_db($range.from), to_db($range.to));
+        let agent = $range.agent_id.clone();
+        let rows: Vec<$row> = dispatch!($conn, |c| diesel::sql_query(&sql)
+            .bind::<Text, _>(&t)
+            .bind::<SqlTimestamp, _>(from)
+            .bind::<SqlTimestamp, _>(to)
+            .bind::<Nullable<Text>, _>(&agent)
+            .load(c))?;
+        Ok::<Vec<$row>, StoreError>(rows)
+    }};
+}
+
+const COSTS_IN_RANGE: &str = "FROM cost_records c JOIN runs r ON r.tenant_id = c.tenant_id AND r.run_id = c.run_id \
+     WHERE c.tenant_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
+
+const RUNS_IN_RANGE: &str = "FROM runs r WHERE r.tenant_id = $1 AND r.started_at >= $2 AND r.started_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
+
+/// Cost records in range by model (`key` = model) or by agent (`key` = agent id).
+pub fn cost_by(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    by_agent: bool,
+) -> Result<Vec<CostGroup>, StoreError> {
+    let d = Dialect::of(conn);
+    let key = if by_agent { "r.agent_id" } else { "c.model" };
+    let sql = d.sql(format!(
+        "SELECT {key} AS key, COALESCE(SUM(c.cost_cents), 0.0) AS cost_cents, \
+         CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT) AS tokens, COUNT(DISTINCT c.run_id) AS runs \
+         {COSTS_IN_RANGE} GROUP BY {key} ORDER BY cost_cents DESC, key"
+    ));
+    ranged!(conn, sql, tenant, range, CostGroup)
+}
+
+/// Cost records in range by time bucket (only the buckets that have records).
+pub fn cost_by_bucket(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    buckets: Buckets,
+) -> Result<Vec<CostBucket>, StoreError> {
+    let d = Dialect::of(conn);
+    let bucket = d.bucket("c.created_at", buckets);
+    let sql = d.sql(format!(
+        "SELECT {bucket} AS bucket, COALESCE(SUM(c.cost_cents), 0.0) AS cost_cents, \
+         CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT) AS tokens {COSTS_IN_RANGE} GROUP BY 1 ORDER BY 1"
+    ));
+    ranged!(conn, sql, tenant, range, CostBucket)
+}
+
+/// Total cost of the cost records in range.
+pub fn cost_total(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Result<f64, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(format!(
+        "SELECT '' AS key, COALESCE(SUM(c.cost_cents), 0.0) AS cost_cents, \
+         CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT) AS tokens, COUNT(DISTINCT c.run_id) AS runs {COSTS_IN_RANGE}"
+    ));
+    let rows = ranged!(conn, sql, tenant, range, CostGroup)?;
+    Ok(rows.first().map_or(0.0, |r| r.cost_cents))
+}
+
+/// The `limit` runs started in range with the highest cost (ties: newest id last).
+pub fn top_runs(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    limit: i64,
+) -> Result<Vec<RunCost>, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(format!(
+        "SELECT r.run_id, r.agent_id, r.status, r.total_cost_cents AS cost_cents, r.tokens_used AS tokens, r.started_at \
+         {RUNS_IN_RANGE} ORDER BY r.total_cost_cents DESC, r.run_id LIMIT {limit}"
+    ));
+    ranged!(conn, sql, tenant, range, RunCost)
+}
+
+/// Runs started in range that a breach stopped (`failed_policy`), with their incident's step
+/// time and first human response.
+pub fn stopped_runs(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<StoppedRun>, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(format!(
+        "SELECT r.run_id, r.total_cost_cents AS cost_cents, r.started_at, \
+           (SELECT s.timestamp FROM incidents i JOIN aos_trace_steps s \
+              ON s.tenant_id = i.tenant_id AND s.run_id = i.source_run_id AND s.step_index = i.step_index \
+            WHERE i.tenant_id = r.tenant_id AND i.incident_id = r.incident_id AND i.source_run_id = r.run_id) AS stop_at, \
+           (SELECT MIN(e.timestamp) FROM incident_events e \
+            WHERE e.tenant_id = r.tenant_id AND e.incident_id = r.incident_id \
+              AND e.event <> 'created' AND e.actor <> 'system') AS first_response \
+         {RUNS_IN_RANGE} AND r.status = 'failed_policy' ORDER BY r.started_at, r.run_id"
+    ));
+    ranged!(conn, sql, tenant, range, StoppedRun)
+}
+
+/// Runs started in range and their steps, per policy snapshot (with the snapshot's policies).
+pub fn snapshot_use(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<SnapshotUse>, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(format!(
+        "SELECT g.snapshot_id, p.policies_json, g.runs, g.steps FROM \
+           (SELECT r.policy_snapshot_id AS snapshot_id, COUNT(*) AS runs, \
+              CAST(COALESCE(SUM(r.step_count), 0) AS BIGINT) AS steps {RUNS_IN_RANGE} GROUP BY r.policy_snapshot_id) g \
+         JOIN policy_snapshots p ON p.tenant_id = $1 AND p.snapshot_id = g.snapshot_id ORDER BY g.snapshot_id"
+    ));
+    ranged!(conn, sql, tenant, range, SnapshotUse)
+}
+
+/// Per policy, in range: NEAR and BREACH signals, enforced blocking prevention records (`BLOCK`)
+/// and incidents (`incident`), each with the newest one's time.
+pub fn policy_counts(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<PolicyCount>, StoreError> {
+    let d = Dialect::of(conn);
+    let agent = "($4 IS NULL OR EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = x.tenant_id AND r.run_id = x.RUN AND r.agent_id = $4))";
+    let sql = d.sql(format!(
+        "SELECT x.policy_id, x.signal_type AS kind, COUNT(*) AS n, MAX(x.created_at) AS last FROM threshold_signals x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND {} GROUP BY x.policy_id, x.signal_type \
+         UNION ALL \
+         SELECT x.policy_id, 'BLOCK' AS kind, COUNT(*) AS n, MAX(x.created_at) AS last FROM prevention_records x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL \
+           AND x.decision = 'BLOCK' AND x.enforced AND {} GROUP BY x.policy_id \
+         UNION ALL \
+         SELECT x.policy_id, 'incident' AS kind, COUNT(*) AS n, MAX(x.created_at) AS last FROM incidents x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL AND {} \
+         GROUP BY x.policy_id",
+        agent.replace("RUN", "run_id"),
+        agent.replace("RUN", "run_id"),
+        agent.replace("RUN", "source_run_id"),
+    ));
+    ranged!(conn, sql, tenant, range, PolicyCount)
+}
+
+/// Signals (NEAR, BREACH) and enforced blocks (`BLOCK`) in range per time bucket.
+pub fn policy_activity_by_bucket(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    buckets: Buckets,
+) -> Result<Vec<KindBucket>, StoreError> {
+    let d = Dialect::of(conn);
+    let agent = "($4 IS NULL OR EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = x.tenant_id AND r.run_id = x.run_id AND r.agent_id = $4))";
+    let bucket = d.bucket("x.created_at", buckets);
+    let sql = d.sql(format!(
+        "SELECT {bucket} AS bucket, x.signal_type AS kind, COUNT(*) AS n FROM threshold_signals x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND {agent} GROUP BY 1, 2 \
+         UNION ALL \
+         SELECT {bucket} AS bucket, 'BLOCK' AS kind, COUNT(*) AS n FROM prevention_records x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL \
+           AND x.decision = 'BLOCK' AND x.enforced AND {agent} GROUP BY 1, 2 \
+         ORDER BY 1, 2"
+    ));
+    ranged!(conn, sql, tenant, range, KindBucket)
+}
+
+/// Runs started in range per (agent, status) (`by_bucket` false) or per (bucket index, status).
+pub fn run_groups(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    by_bucket: Option<Buckets>,
+) -> Result<Vec<RunGroup>, StoreError> {
+    let d = Dialect::of(conn);
+    let key = match by_bucket {
+        Some(b) => d.text(&d.bucket("r.started_at", b)),
+        None => "r.agent_id".to_owned(),
+    };
+    let duration = d.seconds_between("r.started_at", "r.completed_at");
+    let sql = d.sql(format!(
+        "SELECT {key} AS key, r.status, COUNT(*) AS runs, CAST(COALESCE(SUM(r.tokens_used), 0) AS BIGINT) AS tokens, \
+           COALESCE(SUM(r.total_cost_cents), 0.0) AS cost_cents, \
+           COALESCE(SUM(CASE WHEN r.completed_at IS NULL THEN NULL ELSE {duration} END), 0.0) AS duration_seconds, \
+           COUNT(r.completed_at) AS with_duration \
+         {RUNS_IN_RANGE} GROUP BY 1, 2 ORDER BY 1, 2"
+    ));
+    ranged!(conn, sql, tenant, range, RunGroup)
+}
+
+#[derive(QueryableByName)]
+struct Seconds {
+    #[diesel(sql_type = Double)]
+    seconds: f64,
+}
+
+/// The duration (seconds) at 0-based `position` among the durations of the ended runs started in
+/// range, in ascending order.
+pub fn duration_at(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    position: i64,
+) -> Result<Option<f64>, StoreError> {
+    let d = Dialect::of(conn);
+    let duration = d.seconds_between("r.started_at", "r.completed_at");
+    let sql = d.sql(format!(
+        "SELECT {duration} AS seconds {RUNS_IN_RANGE} AND r.completed_at IS NOT NULL \
+         ORDER BY 1 LIMIT 1 OFFSET {}",
+        position.max(0)
+    ));
+    let rows = ranged!(conn, sql, tenant, range, Seconds)?;
+    Ok(rows.first().map(|r| r.seconds))
+}
+
+/// The tenant's policies: (policy id, name, status).
+pub fn policy_names(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    use crate::schema::policy_rules as p;
+    let t = tenant.to_string();
+    Ok(dispatch!(conn, |c| p::table
+        .filter(p::tenant_id.eq(&t))
+        .select((p::policy_id, p::name, p::status))
+        .order(p::policy_id.asc())
+        .load(c))?)
+}
