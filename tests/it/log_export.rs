@@ -216,6 +216,11 @@ async fn bad_input_is_422_before_anything_is_read_or_written() {
         ),
         (json!({"topic": "llm_runs", "format": "csv", "run_id": "nope"}), "run_id", ""),
         (json!({"topic": "audit", "format": "csv", "from": "yesterday"}), "from", "RFC 3339"),
+        (
+            json!({"topic": "audit", "format": "csv", "from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+            "to",
+            "before from",
+        ),
     ];
     for (body, field, says) in cases {
         let res = app.post("/api/v1/logs/export", &body).await;

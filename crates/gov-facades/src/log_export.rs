@@ -75,10 +75,12 @@ impl LogExportSpec {
         }
     }
 
-    /// Every well-formed range is accepted: one that ends before it starts selects no row (the
-    /// OpenAPI schema cannot state an order between two fields, so the API does not impose one).
+    /// Refuses a range that ends before it starts.
     pub fn validate(&self) -> Result<()> {
-        Ok(())
+        match (self.range.from, self.range.to) {
+            (Some(from), Some(to)) if to < from => Err(Error::invalid("to", "is before from")),
+            _ => Ok(()),
+        }
     }
 
     /// The filters given, by request field name, for the manifest.
