@@ -330,8 +330,7 @@ async fn rows_from_before_the_upgrade_are_sealed_as_legacy_rows() {
     let created = gov.create_tenant(&Actor::cli(), "old").unwrap();
     let tenant = created.tenant.id;
     // Back to before this version, then a few rows written by the old version.
-    assert!(gov.migrate_down().unwrap().ends_with("000007"));
-    assert!(gov.migrate_down().unwrap().ends_with("000006"));
+    while !gov.migrate_down().unwrap().ends_with("000006") {}
     for i in 0..3 {
         raw_execute(
             db.url(),

@@ -28,6 +28,26 @@ pub struct Pagination {
     pub next_cursor: Option<String>,
 }
 
+impl Pagination {
+    /// A list computed whole and cut into pages by position (`total` exact): its cursor carries
+    /// the next page's number.
+    pub fn by_position(total: i64, page: &gov_model::PageRequest) -> Self {
+        let more = page.rows_before() + page.limit() < total;
+        let next = more.then(|| gov_model::Cursor {
+            page: page.page() + 1,
+            key: gov_model::SortKey::Int(0),
+            id: String::new(),
+        });
+        Pagination {
+            total,
+            page: page.page(),
+            page_size: page.page_size(),
+            total_exact: true,
+            next_cursor: next.as_ref().map(crate::cursor::encode),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SortInfo {
     pub field: String,

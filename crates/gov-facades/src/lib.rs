@@ -20,8 +20,8 @@ mod incident_insight;
 mod incidents;
 mod library;
 mod log_export;
-mod overview;
 mod logs;
+mod overview;
 mod policies;
 mod proposals;
 mod regression;
@@ -53,9 +53,9 @@ pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
 pub use gov_incident::patterns::{Pattern, PatternConfig, PatternKind};
+pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use gov_insight::health::{Facts as HealthFacts, OpenIncidents};
 pub use gov_insight::trend::{Trend, trend};
-pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_regression::Evaluation;
 pub use gov_store::audit::TimeRange;
@@ -80,11 +80,11 @@ pub use library::{Template, templates};
 pub use log_export::{
     FinishedLogExport, LogCursor, LogExportSpec, LogExportStart, LogRows, LogSelection, LogTopic,
 };
+pub use logs::{LogEntry, LogSearch, LogsTopic, trace_level};
 pub use overview::{
     DEFAULT_OVERVIEW_ITEMS, DecisionsView, HealthView, MAX_OVERVIEW_ITEMS, MetricsView, OverviewItem,
     OverviewSummary, PendingCounts, Period,
 };
-pub use logs::{LogEntry, LogSearch, LogsTopic, trace_level};
 pub use policies::{LimitDraft, PolicyDraft, default_severity};
 pub use proposals::{MAX_PROPOSAL_TEXT, NewProposal, ProposalEdit, ProposalView};
 pub use regression::{

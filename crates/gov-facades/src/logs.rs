@@ -263,10 +263,12 @@ impl Gov {
             return Err(Error::invalid("from", "must not be after `to`"));
         }
         // Each topic's first `offset + limit` rows hold the merged page.
-        let (offset, need) = (page.offset(), page.offset() + page.limit());
+        // Read by position (the merge has no single key to seek by): one probe row past the page
+        // says whether a next page exists.
+        let (offset, need) = (page.rows_before(), page.rows_before() + page.probe_limit());
         let selected: Vec<LogsTopic> = LogsTopic::ALL.into_iter().filter(|t| search.wants(*t)).collect();
         let one = selected.len() == 1;
-        let (skip, take) = if one { (offset, page.limit()) } else { (0, need) };
+        let (skip, take) = if one { (offset, page.probe_limit()) } else { (0, need) };
         let (mut items, total) = self.db.read(|c| {
             let mut items = Vec::new();
             let mut total = 0;
@@ -282,10 +284,12 @@ impl Gov {
             items = items
                 .into_iter()
                 .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-                .take(page.page_size() as usize)
+                .take(usize::try_from(page.probe_limit()).unwrap_or(usize::MAX))
                 .collect();
         }
-        Ok(Page { items, total, request: page })
+        Ok(Page::from_probe(items, gov_model::Total::Exact(total), page, |_| {
+            (gov_model::SortKey::Int(0), String::new())
+        }))
     }
 
     fn topic_rows(

@@ -298,7 +298,7 @@ fn decisions(
     let page = PageRequest::new(1, u32::try_from(n).unwrap_or(MAX_OVERVIEW_ITEMS)).unwrap_or_default();
     let (proposals_total, proposals) = store::pending_proposals(c, tenant, n)?;
     let active = IncidentFilter { statuses: Some(vec![IncidentStatus::Active]), ..IncidentFilter::default() };
-    let incidents = incidents::list(c, tenant, &active, page, SortDirection::Desc)?;
+    let incidents = incidents::list(c, tenant, &active, page.clone(), SortDirection::Desc)?;
     let paused = RunFilter { statuses: Some(vec![RunStatus::Paused]), ..RunFilter::default() };
     let runs = runs::list(c, tenant, &paused, page, RunSort::StartedAt, SortDirection::Desc)?;
     let counts = PendingCounts {

@@ -204,7 +204,13 @@ impl Gov {
     ) -> Result<Page<ProposalView>> {
         let found = self.db.read(|c| proposals::list(c, tenant, filter, page))?;
         let items = found.items.into_iter().map(view).collect::<Result<_>>()?;
-        Ok(Page { items, total: found.total, request: found.request })
+        Ok(Page {
+            items,
+            total: found.total,
+            total_exact: found.total_exact,
+            request: found.request,
+            next: found.next,
+        })
     }
 
     /// Edits a pending proposal (its proposer only). `base_version` stays the one it was made

@@ -3,8 +3,8 @@
 
 use diesel::prelude::*;
 use gov_model::{
-    Page, PageRequest, PolicyId, PolicyProposal, ProposalId, ProposalStatus, SortDirection, SortKey, TenantId,
-    Timestamp, Total,
+    Page, PageRequest, PolicyId, PolicyProposal, ProposalId, ProposalStatus, SortDirection, SortKey,
+    TenantId, Timestamp, Total,
 };
 
 use crate::paging::{after_cursor, capped_total, time_cursor};
@@ -69,9 +69,9 @@ pub fn list(
         )
         .order((policy_proposals::created_at.desc(), policy_proposals::proposal_id.desc()))
         .limit(page.probe_limit())
-            .offset(page.offset())
-            .select(ProposalRow::as_select())
-            .load(c)?;
+        .offset(page.offset())
+        .select(ProposalRow::as_select())
+        .load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(ProposalRow::into_model).collect::<Result<_, _>>()?;

@@ -49,6 +49,9 @@ pub struct UsageQuery {
     pub agent_id: Option<String>,
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page.
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
 }
 
 fn time_param(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
@@ -299,7 +302,7 @@ pub async fn policies_usage(
     q: web::Query<UsageQuery>,
 ) -> ApiResult<web::Json<PoliciesUsageOut>> {
     let q = q.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let range = RangeQuery { from: q.from, to: q.to, bucket: q.bucket, agent_id: q.agent_id };
     let query = range.parse()?;
     let applied = filters([
@@ -311,12 +314,12 @@ pub async fn policies_usage(
     let (gov, tenant, agent) = (state.gov.clone(), auth.caller.tenant_id, query.agent_id.clone());
     let r = blocking(move || gov.policies_usage(tenant, &query)).await?;
     let total = i64::try_from(r.policies.len()).unwrap_or(i64::MAX);
-    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let offset = usize::try_from(page.rows_before()).unwrap_or(usize::MAX);
     let limit = usize::try_from(page.limit()).unwrap_or(usize::MAX);
     Ok(web::Json(PoliciesUsageOut {
         range: RangeOut::new(&r.window, agent, r.as_of),
         items: r.policies.into_iter().skip(offset).take(limit).map(Into::into).collect(),
-        pagination: Pagination { total, page: page.page(), page_size: page.page_size() },
+        pagination: Pagination::by_position(total, &page),
         filters_applied: applied,
         sort: SortInfo { field: "activity".to_owned(), direction: "desc".to_owned() },
         series: r.series.into_iter().map(Into::into).collect(),

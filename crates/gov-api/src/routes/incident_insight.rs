@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, get, post, web};
 use gov_facades::{Pattern, PatternReport, PostmortemDraft, TimeRange};
-use gov_model::{IncidentId, IncidentStatus, Page, PostmortemEntry, Severity, SortDirection};
+use gov_model::{IncidentId, IncidentStatus, PostmortemEntry, Severity, SortDirection};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -43,6 +43,9 @@ pub struct PatternQuery {
     pub min_count: Option<String>,
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page.
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
 }
 
 fn time_param(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
@@ -289,7 +292,7 @@ pub async fn patterns(
     state: web::Data<AppState>,
     q: web::Query<PatternQuery>,
 ) -> ApiResult<web::Json<PatternsOut>> {
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let range = range(q.from.as_deref(), q.to.as_deref())?;
     let min_count = parse_field::<usize>("min_count", q.min_count.as_deref())?;
     if min_count.is_some_and(|m| !(2..=gov_facades::MAX_MIN_COUNT).contains(&m)) {
@@ -309,14 +312,13 @@ pub async fn patterns(
     let total = patterns.len() as i64;
     let items: Vec<PatternOut> = patterns
         .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .skip(usize::try_from(page.rows_before()).unwrap_or(usize::MAX))
         .take(usize::try_from(page.limit()).unwrap_or(0))
         .map(PatternOut::from)
         .collect();
-    let page = Page { items, total, request: page };
     Ok(web::Json(PatternsOut {
-        pagination: Pagination { total, page: page.request.page(), page_size: page.request.page_size() },
-        items: page.items,
+        pagination: Pagination::by_position(total, &page),
+        items,
         filters_applied: applied,
         sort: SortInfo { field: "count".to_owned(), direction: SortDirection::Desc.as_str().to_owned() },
         analysis: PatternAnalysisOut {

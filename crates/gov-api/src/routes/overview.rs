@@ -339,11 +339,8 @@ pub async fn highlights(
     let n = limit(q.limit.as_deref())?;
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
     let items = blocking(move || gov.overview_highlights(tenant, n)).await?;
-    let page = Page {
-        total: i64::try_from(items.len()).unwrap_or(0),
-        items,
-        request: PageRequest::new(1, n).unwrap_or_default(),
-    };
+    let total = i64::try_from(items.len()).unwrap_or(0);
+    let page = Page::whole(items, total, PageRequest::new(1, n).unwrap_or_default());
     let applied = filters([("limit", q.limit.as_deref())]);
     Ok(web::Json(ListResponse::new(page, ItemOut::from, applied, "timestamp", SortDirection::Desc)))
 }

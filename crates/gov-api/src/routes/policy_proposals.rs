@@ -23,6 +23,9 @@ use crate::wire::policy::{PolicyIn, PolicySpecOut};
 pub struct ProposalQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page.
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// pending, approved, rejected
     #[param(value_type = Option<crate::schema::ProposalStatus>, inline)]
     pub status: Option<String>,
@@ -138,7 +141,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ProposalQuery>,
 ) -> ApiResult<web::Json<ListResponse<ProposalOut>>> {
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let filter = ProposalFilter {
         status: parse_field::<ProposalStatus>("status", q.status.as_deref())?,
         policy_id: parse_field::<PolicyId>("policy_id", q.policy_id.as_deref())?,

@@ -206,6 +206,9 @@ fn range(from: Option<&str>, to: Option<&str>) -> Result<TimeRange, ApiError> {
 pub struct SystemLogQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page.
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     #[param(value_type = Option<crate::schema::LogLevelName>)]
     pub level: Option<String>,
     /// Any text; the sources written are listed in docs/API.md.
@@ -231,7 +234,7 @@ pub async fn system(
     query: web::Query<SystemLogQuery>,
 ) -> ApiResult<web::Json<ListResponse<SystemLogOut>>> {
     let q = query.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let applied = filters([
         ("level", q.level.as_deref()),
         ("source", q.source.as_deref()),
@@ -256,6 +259,9 @@ pub async fn system(
 pub struct LogsQuery {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page.
+    #[param(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
     /// One topic; without it, all three merged newest first.
     #[param(value_type = Option<crate::schema::LogsTopicName>)]
     pub topic: Option<String>,
@@ -271,7 +277,7 @@ pub async fn list(
     query: web::Query<LogsQuery>,
 ) -> ApiResult<web::Json<ListResponse<LogItemOut>>> {
     let q = query.into_inner();
-    let page = PageQuery { page: q.page, page_size: q.page_size }.request()?;
+    let page = PageQuery { page: q.page, page_size: q.page_size, cursor: q.cursor.clone() }.request()?;
     let applied = filters([("topic", q.topic.as_deref())]);
     let search = LogSearch { topic: topic(q.topic.as_deref())?, ..Default::default() };
     let (gov, tenant) = (state.gov.clone(), auth.caller.tenant_id);
@@ -314,6 +320,9 @@ pub struct LogSearchIn {
     pub text: Option<String>,
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// The `pagination.next_cursor` of the previous page.
+    #[schema(value_type = Option<crate::schema::Cursor>)]
+    pub cursor: Option<String>,
 }
 
 /// Searches every log topic; the answer is an O2 list of the merged shape, newest first.
@@ -326,7 +335,7 @@ pub async fn search_logs(
     body: web::Json<LogSearchIn>,
 ) -> ApiResult<web::Json<ListResponse<LogItemOut>>> {
     let b = body.into_inner();
-    let page = PageQuery { page: b.page, page_size: b.page_size }.request()?;
+    let page = PageQuery { page: b.page, page_size: b.page_size, cursor: b.cursor.clone() }.request()?;
     let text = b.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
     if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
         return Err(ApiError::validation("text", "must be at most 200 characters"));
