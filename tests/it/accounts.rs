@@ -36,7 +36,11 @@ async fn users_can_be_created_listed_updated_and_removed() {
         StatusCode::OK,
     )
     .await;
-    assert_eq!(page["pagination"], json!({"total": 3, "page": 1, "page_size": 2}));
+    let next = page["pagination"]["next_cursor"].as_str().expect("a next page").to_owned();
+    assert_eq!(
+        page["pagination"],
+        json!({"total": 3, "page": 1, "page_size": 2, "total_exact": true, "next_cursor": next})
+    );
     assert_eq!(page["sort"], json!({"field": "email", "direction": "asc"}));
     let emails: Vec<_> = page["items"].as_array().unwrap().iter().map(|u| u["email"].clone()).collect();
     assert_eq!(emails, vec![json!("ada@example.com"), json!("bob@example.com")]);
@@ -46,6 +50,14 @@ async fn users_can_be_created_listed_updated_and_removed() {
     )
     .await;
     assert_eq!(last["items"][0]["email"], "cy@example.com");
+    assert_eq!(last["pagination"]["next_cursor"], Value::Null);
+    let by_cursor = json(
+        app.get(&format!("/api/v1/accounts/users/?cursor={next}&page_size=2&sort=email&direction=asc")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(by_cursor["items"], last["items"]);
+    assert_eq!(by_cursor["pagination"]["page"], 2);
     let bob =
         json(app.get("/api/v1/accounts/users/?sort=name&direction=asc&page_size=3").await, StatusCode::OK)
             .await;

@@ -30,7 +30,10 @@ async fn walk(app: &TestApp, path: &str, id_field: &str) -> Vec<String> {
 
 /// The same list read by page number.
 async fn by_offset(app: &TestApp, path: &str, id_field: &str, total: usize) -> Vec<String> {
-    let page = json(app.get(&format!("{path}&page_size={total}")).await, StatusCode::OK).await;
+    let (base, query) = path.split_once('?').unwrap();
+    let query: Vec<&str> = query.split('&').filter(|kv| !kv.starts_with("page_size=")).collect();
+    let url = format!("{base}?{}&page_size={total}", query.join("&"));
+    let page = json(app.get(&url).await, StatusCode::OK).await;
     page["items"].as_array().unwrap().iter().map(|i| i[id_field].as_str().unwrap().to_owned()).collect()
 }
 

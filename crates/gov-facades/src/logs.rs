@@ -280,7 +280,7 @@ impl Gov {
             Ok::<_, Error>((items, total))
         })?;
         if !one {
-            items.sort_by(|a, b| (b.timestamp(), b.id()).cmp(&(a.timestamp(), a.id())));
+            items.sort_by_key(|e| std::cmp::Reverse((e.timestamp(), e.id())));
             items = items
                 .into_iter()
                 .skip(usize::try_from(offset).unwrap_or(usize::MAX))
