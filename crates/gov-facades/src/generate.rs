@@ -122,7 +122,7 @@ struct Plan {
 
 impl Plan {
     /// Builds the rows of runs `from..to`.
-    fn batch(&self, rng: &mut Rng, from: u64, to: u64) -> Batch {
+    fn batch(&self, rng: &mut Rng, ids: &mut Rng, from: u64, to: u64) -> Batch {
         let o = &self.opts;
         let span_us = i64::from(o.days.max(1)) * 86_400_000_000;
         // Leave the last hour free so every step of the most recent runs is in the past.
@@ -147,8 +147,8 @@ impl Plan {
             } else {
                 RunStatus::Running
             };
-            let run_id = RunId::from_uuid(rng.uuid_at(started));
-            let trace_id = TraceId::from_uuid(rng.uuid_at(started));
+            let run_id = RunId::from_uuid(ids.uuid_at(started));
+            let trace_id = TraceId::from_uuid(ids.uuid_at(started));
             let n_steps = i64::from(o.steps_per_run);
             let stop_at = if violates { rng.range(1, n_steps.max(1)) } else { n_steps };
             let incident_id = violates.then(|| IncidentId::from_uuid(Uuid::nil()));
@@ -166,7 +166,7 @@ impl Plan {
                 let step_cost = if is_llm { ((inp + out) as f64 * 0.003 * 100.0).round() / 100.0 } else { 0.0 };
                 let blocked = violates && index == stop_at;
                 let mut step = TraceStep {
-                    step_id: StepId::from_uuid(rng.uuid_at(at)),
+                    step_id: StepId::from_uuid(ids.uuid_at(at)),
                     trace_id,
                     run_id,
                     tenant_id: self.tenant,
@@ -201,7 +201,7 @@ impl Plan {
                 b.steps.push(step);
             }
             let completed = (status != RunStatus::Running).then(|| micros(last + time::Duration::milliseconds(500)));
-            let incident_id = incident_id.map(|_| IncidentId::from_uuid(rng.uuid_at(violation_at.unwrap_or(last))));
+            let incident_id = incident_id.map(|_| IncidentId::from_uuid(ids.uuid_at(violation_at.unwrap_or(last))));
             let termination = match status {
                 RunStatus::Succeeded => Some(RunTerminationReason::Completed),
                 RunStatus::Failed => Some(RunTerminationReason::Failed),
@@ -253,7 +253,7 @@ impl Plan {
                 head_hash: prev,
             });
             self.audit(
-                rng,
+                ids,
                 &mut b,
                 started,
                 "run.started",
@@ -288,7 +288,7 @@ impl Plan {
                     resolution: resolved.map(|_| "limit raised for the agent after review".to_owned()),
                 });
                 self.audit(
-                    rng,
+                    ids,
                     &mut b,
                     created,
                     "incident.created",
@@ -298,7 +298,7 @@ impl Plan {
                 );
             }
             if let Some(done) = completed {
-                self.audit(rng, &mut b, done, "run.completed", "run", run_id.to_string(), json!({"status": status.as_str()}));
+                self.audit(ids, &mut b, done, "run.completed", "run", run_id.to_string(), json!({"status": status.as_str()}));
             }
             b.runs.push(run);
         }
@@ -360,6 +360,11 @@ impl Plan {
     }
 }
 
+/// Mixed into the id generator so that two generations into one tenant never share ids.
+fn nanos_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
 impl Gov {
     /// Generates a realistic tenant (see the module doc). `progress` is told the runs written so
     /// far after each batch.
@@ -399,12 +404,16 @@ impl Gov {
         };
         let (tx, rx) = sync_channel::<Batch>(2);
         let producer = std::thread::spawn(move || {
+            // Contents follow the seed alone; ids also follow the tenant, so a reused tenant (or
+            // another tenant of the same database) generated with the same seed gets fresh ids.
             let mut rng = Rng(plan.opts.seed);
+            let tenant_bits = plan.tenant.as_uuid().as_u64_pair();
+            let mut ids = Rng(plan.opts.seed ^ tenant_bits.0 ^ tenant_bits.1.rotate_left(17) ^ nanos_now());
             let step = plan.opts.batch_runs.max(1);
             let mut from = 0;
             while from < plan.opts.runs {
                 let to = (from + step).min(plan.opts.runs);
-                if tx.send(plan.batch(&mut rng, from, to)).is_err() {
+                if tx.send(plan.batch(&mut rng, &mut ids, from, to)).is_err() {
                     return;
                 }
                 from = to;
