@@ -77,7 +77,11 @@ async fn the_same_seed_gives_the_same_contents_and_a_reused_tenant_gets_fresh_id
     let first = app.gov.generate(&options("seeded"), &mut |_| {}).unwrap();
     let second = app.gov.generate(&options("seeded"), &mut |_| {}).unwrap();
     assert_eq!(first.tenant_id, second.tenant_id);
-    assert_eq!((first.steps, first.incidents, first.audit_rows), (second.steps, second.incidents, second.audit_rows));
-    let res = app.request(Method::GET, "/api/v1/traces/?page_size=1", &second.admin_key).send().await.unwrap();
+    assert_eq!(
+        (first.steps, first.incidents, first.audit_rows),
+        (second.steps, second.incidents, second.audit_rows)
+    );
+    let res =
+        app.request(Method::GET, "/api/v1/traces/?page_size=1", &second.admin_key).send().await.unwrap();
     assert_eq!(json(res, StatusCode::OK).await["pagination"]["total"], 102);
 }

@@ -101,7 +101,8 @@ impl Rng {
     }
 }
 
-const AGENTS: &[&str] = &["AGT-001", "AGT-002", "AGT-003", "AGT-004", "AGT-005", "AGT-006", "AGT-007", "AGT-008"];
+const AGENTS: &[&str] =
+    &["AGT-001", "AGT-002", "AGT-003", "AGT-004", "AGT-005", "AGT-006", "AGT-007", "AGT-008"];
 const MODELS: &[&str] = &["claude-sonnet-4", "claude-haiku-4", "gpt-4o", "gpt-4o-mini"];
 const STEP_TYPES: &[&str] = &["input", "llm_call", "tool_call", "retrieval", "policy_check", "output"];
 
@@ -162,8 +163,13 @@ impl Plan {
                 last = at;
                 let step_type = STEP_TYPES[((index - 1) as usize) % STEP_TYPES.len()];
                 let is_llm = step_type == "llm_call" || step_type == "policy_check";
-                let (inp, out) = if is_llm { (rng.range(200, 2_000), rng.range(100, 1_500)) } else { (rng.range(0, 300), 0) };
-                let step_cost = if is_llm { ((inp + out) as f64 * 0.003 * 100.0).round() / 100.0 } else { 0.0 };
+                let (inp, out) = if is_llm {
+                    (rng.range(200, 2_000), rng.range(100, 1_500))
+                } else {
+                    (rng.range(0, 300), 0)
+                };
+                let step_cost =
+                    if is_llm { ((inp + out) as f64 * 0.003 * 100.0).round() / 100.0 } else { 0.0 };
                 let blocked = violates && index == stop_at;
                 let mut step = TraceStep {
                     step_id: StepId::from_uuid(ids.uuid_at(at)),
@@ -185,7 +191,8 @@ impl Plan {
                     content_hash: None,
                     decision: if blocked { "BLOCK" } else { "ALLOW" }.to_owned(),
                     decision_policy_id: blocked.then_some(self.policy),
-                    decision_reason: blocked.then(|| "token_limit exceeded: run tokens over 10000".to_owned()),
+                    decision_reason: blocked
+                        .then(|| "token_limit exceeded: run tokens over 10000".to_owned()),
                     prev_hash: prev,
                     chain_hash: String::new(),
                 };
@@ -200,8 +207,10 @@ impl Plan {
                 }
                 b.steps.push(step);
             }
-            let completed = (status != RunStatus::Running).then(|| micros(last + time::Duration::milliseconds(500)));
-            let incident_id = incident_id.map(|_| IncidentId::from_uuid(ids.uuid_at(violation_at.unwrap_or(last))));
+            let completed =
+                (status != RunStatus::Running).then(|| micros(last + time::Duration::milliseconds(500)));
+            let incident_id =
+                incident_id.map(|_| IncidentId::from_uuid(ids.uuid_at(violation_at.unwrap_or(last))));
             let termination = match status {
                 RunStatus::Succeeded => Some(RunTerminationReason::Completed),
                 RunStatus::Failed => Some(RunTerminationReason::Failed),
@@ -298,7 +307,15 @@ impl Plan {
                 );
             }
             if let Some(done) = completed {
-                self.audit(ids, &mut b, done, "run.completed", "run", run_id.to_string(), json!({"status": status.as_str()}));
+                self.audit(
+                    ids,
+                    &mut b,
+                    done,
+                    "run.completed",
+                    "run",
+                    run_id.to_string(),
+                    json!({"status": status.as_str()}),
+                );
             }
             b.runs.push(run);
         }
@@ -307,7 +324,11 @@ impl Plan {
     }
 
     /// Older incidents are mostly resolved, recent ones mostly open.
-    fn incident_status(&self, rng: &mut Rng, created: Timestamp) -> (IncidentStatus, Option<Timestamp>, Option<Timestamp>) {
+    fn incident_status(
+        &self,
+        rng: &mut Rng,
+        created: Timestamp,
+    ) -> (IncidentStatus, Option<Timestamp>, Option<Timestamp>) {
         let age_days = (self.now - created).whole_days();
         let r = rng.unit();
         let (resolved_share, acked_share) = if age_days > 7 { (0.85, 0.95) } else { (0.40, 0.70) };
@@ -381,7 +402,11 @@ impl Gov {
         let caller = Caller { tenant_id: tenant.id, actor: actor.clone() };
         let key = self.create_api_key(
             &caller,
-            NewApiKey { name: "generator admin".to_owned(), scopes: vec!["admin".to_owned()], expires_at: None },
+            NewApiKey {
+                name: "generator admin".to_owned(),
+                scopes: vec!["admin".to_owned()],
+                expires_at: None,
+            },
         )?;
         let policy = self.create_policy(
             &caller,
@@ -392,7 +417,8 @@ impl Gov {
                 ..Default::default()
             },
         )?;
-        let started = self.start_run(&caller, None, NewRun { agent_id: "AGT-001".to_owned(), ..Default::default() })?;
+        let started =
+            self.start_run(&caller, None, NewRun { agent_id: "AGT-001".to_owned(), ..Default::default() })?;
         let plan = Plan {
             tenant: tenant.id,
             policy: policy.policy_id,

@@ -95,7 +95,8 @@ pub fn append_audit(conn: &mut Conn<'_>, tenant: TenantId, rows: Vec<NewAuditRow
         Inner::Sqlite(c) => {
             let c = &mut **c;
             let used: Option<i64> = audit_logs::table.select(max(audit_logs::seq)).first(c)?;
-            let sealed: Option<i64> = audit_checkpoints::table.select(max(audit_checkpoints::to_seq)).first(c)?;
+            let sealed: Option<i64> =
+                audit_checkpoints::table.select(max(audit_checkpoints::to_seq)).first(c)?;
             let first = used.unwrap_or(0).max(sealed.unwrap_or(0)) + 1;
             let rows: Vec<NumberedAuditRow> = rows
                 .into_iter()
