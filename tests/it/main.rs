@@ -19,6 +19,7 @@ mod enforcement;
 mod errors;
 mod exports;
 mod faults;
+mod generator;
 mod golive;
 mod governed_run;
 mod heimdall;

@@ -13,6 +13,7 @@ mod auth_cache;
 mod clock;
 mod error;
 mod exports;
+mod generate;
 mod golive;
 mod gov;
 mod heimdall;
@@ -48,6 +49,7 @@ pub use audit_chain::{
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use exports::{EvidenceView, Exported, MAX_REASON_CHARS, NewExport, VIEW_EXPORTS};
+pub use generate::{GenerateOptions, Generated};
 pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};

@@ -15,6 +15,7 @@ mod writer;
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod bulk;
 pub mod evidence;
 pub mod exports;
 pub mod heimdall;

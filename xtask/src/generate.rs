@@ -1,0 +1,66 @@
+//! `cargo xtask generate`: a realistic tenant for the benchmarks (see `gov_facades::generate`).
+//! Migrates the database, creates (or reuses) the tenant, writes the rows, prints the tenant and
+//! an admin key, and keeps them in `target/generated-tenant.json` for `cargo xtask bench-lists`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use gov_facades::{DbOptions, GenerateOptions, Gov, SqliteSync};
+
+pub struct Options {
+    pub database_url: String,
+    pub generate: GenerateOptions,
+}
+
+/// Where the last generated tenant is described.
+pub fn tenant_file(root: &Path) -> std::path::PathBuf {
+    root.join("target").join("generated-tenant.json")
+}
+
+pub fn run(root: &Path, options: &Options) -> Result<()> {
+    let db_options = DbOptions { sqlite_sync: SqliteSync::Normal, min_idle: 0, ..Default::default() };
+    let gov = Gov::connect(&options.database_url, &db_options)
+        .with_context(|| format!("connecting to {}", options.database_url))?;
+    gov.migrate_up().context("applying migrations")?;
+    let g = &options.generate;
+    eprintln!(
+        "generating {} runs x {} steps, {} incidents over {} days (seed {}) into {}",
+        g.runs, g.steps_per_run, g.incidents, g.days, g.seed, options.database_url
+    );
+    let started = Instant::now();
+    let mut last_report = Instant::now();
+    let total = g.runs;
+    let generated = gov
+        .generate(g, &mut |done| {
+            if last_report.elapsed().as_secs() >= 10 || done == total {
+                last_report = Instant::now();
+                let secs = started.elapsed().as_secs_f64();
+                eprintln!("  {done}/{total} runs in {secs:.1}s ({:.0} runs/s)", done as f64 / secs);
+            }
+        })
+        .context("generating")?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "generated in {secs:.1}s: {} runs, {} steps, {} incidents, {} audit rows",
+        generated.runs, generated.steps, generated.incidents, generated.audit_rows
+    );
+    println!("tenant {} ({})", generated.tenant_name, generated.tenant_id);
+    println!("admin key {}", generated.admin_key);
+    let file = tenant_file(root);
+    std::fs::create_dir_all(file.parent().context("target dir")?)?;
+    let doc = serde_json::json!({
+        "database_url": options.database_url,
+        "tenant_id": generated.tenant_id.to_string(),
+        "tenant_name": generated.tenant_name,
+        "admin_key": generated.admin_key,
+        "runs": generated.runs,
+        "steps": generated.steps,
+        "incidents": generated.incidents,
+        "audit_rows": generated.audit_rows,
+        "seconds": secs,
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&doc)?)?;
+    println!("written {}", file.display());
+    Ok(())
+}
