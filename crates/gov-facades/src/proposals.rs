@@ -267,7 +267,18 @@ impl Gov {
         let caller = caller.clone();
         self.db.write(move |c| {
             let current = proposals::get(c, caller.tenant_id, id).or_not_found("policy proposal")?;
-            let status = judge(c, &caller, &current, ProposalAction::Approve)?;
+            // On PostgreSQL a concurrent approval may commit between reading the proposal and
+            // reading its policy: then the answer is that the proposal is closed, not that the
+            // policy moved on (the version that approval wrote).
+            let status =
+                judge(c, &caller, &current, ProposalAction::Approve).map_err(
+                    |refusal| match proposals::get(c, caller.tenant_id, id) {
+                        Ok(fresh) if fresh.status != current.status => {
+                            lost_race(c, &caller, id, ProposalAction::Approve)
+                        }
+                        _ => refusal,
+                    },
+                )?;
             let closed =
                 proposals::close(c, caller.tenant_id, id, status, &caller.actor.id, note.as_deref(), now)?;
             if !closed {
