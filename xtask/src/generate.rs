@@ -64,3 +64,30 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     println!("written {}", file.display());
     Ok(())
 }
+
+/// `cargo xtask generate [flags]`.
+pub fn main(root: &std::path::Path, flags: &[&str]) -> anyhow::Result<()> {
+    use crate::USAGE;
+    use anyhow::{Context, bail};
+    let mut options = Options {
+        database_url: "target/bench/gov.db".to_owned(),
+        generate: gov_facades::GenerateOptions::default(),
+    };
+    let g = &mut options.generate;
+    let mut it = flags.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().copied().with_context(|| format!("{flag} needs a value"));
+        match *flag {
+            "--database-url" => options.database_url = value()?.to_owned(),
+            "--runs" => g.runs = value()?.parse().context("--runs")?,
+            "--steps-per-run" => g.steps_per_run = value()?.parse().context("--steps-per-run")?,
+            "--incidents" => g.incidents = value()?.parse().context("--incidents")?,
+            "--days" => g.days = value()?.parse().context("--days")?,
+            "--seed" => g.seed = value()?.parse().context("--seed")?,
+            "--tenant" => g.tenant_name = value()?.to_owned(),
+            "--batch-runs" => g.batch_runs = value()?.parse().context("--batch-runs")?,
+            other => bail!("unknown flag for `generate`: {other}\n\n{USAGE}"),
+        }
+    }
+    run(root, &options)
+}

@@ -4,6 +4,7 @@
 
 mod ci;
 mod export_load;
+#[cfg(feature = "generate")]
 mod generate;
 mod http;
 mod layers;
@@ -40,7 +41,7 @@ commands:
                   migrate the database and bulk-write a realistic tenant (valid hash chains;
                   defaults: 1,000,000 runs x 10 steps, 100,000 incidents over 30 days);
                   prints the tenant and an admin key, kept in target/generated-tenant.json.
-                  Build it in release: cargo run --release -p xtask -- generate ...
+                  Build it in release: cargo run --release -p xtask --features generate -- generate ...
   help            print this message";
 
 fn main() -> ExitCode {
@@ -107,29 +108,13 @@ fn run(args: &[&str]) -> Result<()> {
             }
             load::run(&workspace_root()?, &options)
         }
-        ["generate", flags @ ..] => {
-            let mut options = generate::Options {
-                database_url: "target/bench/gov.db".to_owned(),
-                generate: gov_facades::GenerateOptions::default(),
-            };
-            let g = &mut options.generate;
-            let mut it = flags.iter();
-            while let Some(flag) = it.next() {
-                let mut value = || it.next().copied().with_context(|| format!("{flag} needs a value"));
-                match *flag {
-                    "--database-url" => options.database_url = value()?.to_owned(),
-                    "--runs" => g.runs = value()?.parse().context("--runs")?,
-                    "--steps-per-run" => g.steps_per_run = value()?.parse().context("--steps-per-run")?,
-                    "--incidents" => g.incidents = value()?.parse().context("--incidents")?,
-                    "--days" => g.days = value()?.parse().context("--days")?,
-                    "--seed" => g.seed = value()?.parse().context("--seed")?,
-                    "--tenant" => g.tenant_name = value()?.to_owned(),
-                    "--batch-runs" => g.batch_runs = value()?.parse().context("--batch-runs")?,
-                    other => bail!("unknown flag for `generate`: {other}\n\n{USAGE}"),
-                }
-            }
-            generate::run(&workspace_root()?, &options)
-        }
+        #[cfg(feature = "generate")]
+        ["generate", flags @ ..] => generate::main(&workspace_root()?, flags),
+        #[cfg(not(feature = "generate"))]
+        ["generate", ..] => bail!(
+            "`generate` links all of gov, so it is behind a feature (the other commands stay quick to \
+             build): cargo run --release -p xtask --features generate -- generate ..."
+        ),
         _ => bail!("unknown command: {}\n\n{USAGE}", args.join(" ")),
     }
 }
