@@ -37,6 +37,7 @@ mod proposals;
 mod regression;
 mod review;
 mod risk;
+mod rollups;
 mod run_input;
 mod settings;
 mod shutdown;

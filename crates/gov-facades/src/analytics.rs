@@ -4,12 +4,246 @@
 use std::collections::BTreeMap;
 
 use gov_insight::analytics::{self as calc, Bucket, RangeError, RunTally, Window};
+use gov_insight::rollup as hours;
 use gov_model::{RunStatus, TenantId, Timestamp};
-use gov_store::analytics::{self as agg, Buckets, Range};
+use gov_store::Conn;
+use gov_store::analytics::{self as agg, Buckets, Range, RunGroup};
 pub use gov_store::analytics::{CostGroup, RunCost};
+use gov_store::rollups::{self as rollup, CostKey, RunKey};
 use time::Duration;
 
+use crate::rollups::{Parts, cost_stopped as rollup_cost_stopped};
 use crate::{Error, Gov, Result};
+
+/// Up to this many ended runs in range, p50/p95 durations are read exactly from the runs; above
+/// it they are estimated from the rollups' duration histogram (bins about 19% wide).
+pub const EXACT_PERCENTILES_UP_TO: i64 = 20_000;
+
+#[derive(Debug, Clone, Copy)]
+enum CostBy {
+    Model,
+    Agent,
+    Bucket(Buckets),
+    All,
+}
+
+/// Cost records in range grouped by model, agent or bucket (`key` the bucket index as text), or
+/// all in one group; the whole hours from the rollups, the ragged ends from the records.
+fn cost_groups(c: &mut Conn<'_>, tenant: TenantId, range: &Range, by: CostBy) -> Result<Vec<CostGroup>> {
+    let parts = Parts::of(range);
+    let mut found: Vec<CostGroup> = Vec::new();
+    for r in &parts.raw {
+        match by {
+            CostBy::Model => found.extend(agg::cost_by(c, tenant, r, false)?),
+            CostBy::Agent => found.extend(agg::cost_by(c, tenant, r, true)?),
+            CostBy::Bucket(b) => found.extend(agg::cost_by_bucket(c, tenant, r, b)?.into_iter().map(|g| {
+                CostGroup { key: g.bucket.to_string(), cost_cents: g.cost_cents, tokens: g.tokens, runs: 0 }
+            })),
+            CostBy::All => found.push(CostGroup {
+                key: String::new(),
+                cost_cents: agg::cost_total(c, tenant, r)?,
+                tokens: 0,
+                runs: 0,
+            }),
+        }
+    }
+    if let Some(h) = &parts.hours {
+        let key = match by {
+            CostBy::Model => CostKey::Model,
+            CostBy::Agent => CostKey::Agent,
+            CostBy::Bucket(b) => CostKey::Bucket(b),
+            CostBy::All => CostKey::All,
+        };
+        for g in rollup::cost_groups(c, tenant, h, key)? {
+            let runs = if matches!(by, CostBy::Model) { g.records } else { g.runs };
+            found.push(CostGroup { key: g.key, cost_cents: g.cost_cents, tokens: g.tokens, runs });
+        }
+    }
+    let mut merged: BTreeMap<String, CostGroup> = BTreeMap::new();
+    for g in found {
+        let m = merged.entry(g.key.clone()).or_insert_with(|| CostGroup {
+            key: g.key.clone(),
+            cost_cents: 0.0,
+            tokens: 0,
+            runs: 0,
+        });
+        m.cost_cents += g.cost_cents;
+        m.tokens += g.tokens;
+        m.runs += g.runs;
+    }
+    let mut groups: Vec<CostGroup> = merged.into_values().collect();
+    groups.sort_by(|a, b| b.cost_cents.total_cmp(&a.cost_cents).then_with(|| a.key.cmp(&b.key)));
+    Ok(groups)
+}
+
+/// Runs started in range that a breach stopped: what they spent and the cost-stopped estimate.
+fn cost_stopped(c: &mut Conn<'_>, tenant: TenantId, range: &Range, now: Timestamp) -> Result<CostStopped> {
+    let parts = Parts::of(range);
+    let mut stopped = CostStopped::default();
+    for r in &parts.raw {
+        for run in agg::stopped_runs(c, tenant, r)? {
+            stopped.runs += 1;
+            stopped.cost_spent_cents += run.cost_cents;
+            if let Some(stop) = run.stop_at() {
+                let to_stop = (stop - run.started_at()).as_seconds_f64();
+                let idle = (run.first_response().unwrap_or(now) - stop).as_seconds_f64();
+                stopped.cost_stopped_cents += gov_evidence::cost_stopped_cents(run.cost_cents, to_stop, idle);
+            }
+        }
+    }
+    if let Some(h) = &parts.hours {
+        for g in rollup::run_groups(c, tenant, h, RunKey::All)? {
+            if g.status == RunStatus::FailedPolicy.as_str() {
+                stopped.runs += g.runs;
+                stopped.cost_spent_cents += g.cost_cents;
+                stopped.cost_stopped_cents += rollup_cost_stopped(&g, now);
+            }
+        }
+    }
+    stopped.cost_spent_cents = calc::round2(stopped.cost_spent_cents);
+    stopped.cost_stopped_cents = calc::round2(stopped.cost_stopped_cents);
+    Ok(stopped)
+}
+
+/// Runs started in range per (agent, status) (`by_bucket` `None`) or per (bucket index, status):
+/// the ended runs of whole hours from the rollups, the rest from the runs.
+fn run_groups(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    by_bucket: Option<Buckets>,
+) -> Result<Vec<RunGroup>> {
+    let parts = Parts::of(range);
+    let mut found = Vec::new();
+    for r in parts.raw.iter().chain(parts.live().iter()) {
+        found.extend(agg::run_groups(c, tenant, r, by_bucket)?);
+    }
+    if let Some(h) = &parts.hours {
+        let key = by_bucket.map_or(RunKey::Agent, RunKey::Bucket);
+        for g in rollup::run_groups(c, tenant, h, key)? {
+            found.push(RunGroup {
+                key: g.key,
+                status: g.status,
+                runs: g.runs,
+                tokens: g.tokens,
+                cost_cents: g.cost_cents,
+                duration_seconds: g.duration_seconds,
+                with_duration: g.timed,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Runs started in range and their steps per snapshot: (snapshot id, policies JSON, runs, steps).
+fn snapshot_use(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+) -> Result<Vec<(String, String, i64, i64)>> {
+    let parts = Parts::of(range);
+    let mut json: BTreeMap<String, String> = BTreeMap::new();
+    let mut counts: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for r in parts.raw.iter().chain(parts.live().iter()) {
+        for u in agg::snapshot_use(c, tenant, r)? {
+            let n = counts.entry(u.snapshot_id.clone()).or_default();
+            n.0 += u.runs;
+            n.1 += u.steps;
+            json.insert(u.snapshot_id, u.policies_json);
+        }
+    }
+    if let Some(h) = &parts.hours {
+        for g in rollup::run_groups(c, tenant, h, RunKey::Snapshot)? {
+            let n = counts.entry(g.key).or_default();
+            n.0 += g.runs;
+            n.1 += g.steps;
+        }
+    }
+    let mut out = Vec::with_capacity(counts.len());
+    for (id, (runs, steps)) in counts {
+        let policies = match json.remove(&id) {
+            Some(p) => p,
+            None => {
+                let sid = id.parse().map_err(|_| Error::Internal(format!("snapshot id {id:?}")))?;
+                gov_store::snapshots::get(c, tenant, sid)?.policies_json
+            }
+        };
+        out.push((id, policies, runs, steps));
+    }
+    Ok(out)
+}
+
+/// (key, kind, how many, the newest one's time): see [`policy_groups`].
+type KindCount = (String, String, i64, Option<Timestamp>);
+
+/// Per (policy, kind) (`by_bucket` `None`; `key` the policy id) or per (bucket, kind): how many and
+/// the newest one's time.
+fn policy_groups(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    by_bucket: Option<Buckets>,
+) -> Result<Vec<KindCount>> {
+    let parts = Parts::of(range);
+    let mut found = Vec::new();
+    for r in &parts.raw {
+        match by_bucket {
+            None => found.extend(
+                agg::policy_counts(c, tenant, r)?
+                    .into_iter()
+                    .map(|n| (n.policy_id.clone(), n.kind.clone(), n.n, Some(n.last()))),
+            ),
+            Some(b) => found.extend(
+                agg::policy_activity_by_bucket(c, tenant, r, b)?
+                    .into_iter()
+                    .map(|k| (k.bucket.to_string(), k.kind, k.n, None)),
+            ),
+        }
+    }
+    if let Some(h) = &parts.hours {
+        for g in rollup::policy_groups(c, tenant, h, by_bucket)? {
+            if by_bucket.is_some() && g.kind == "incident" {
+                continue;
+            }
+            let last = by_bucket.is_none().then(|| g.last());
+            found.push((g.key, g.kind, g.n, last));
+        }
+    }
+    Ok(found)
+}
+
+/// The p50 and p95 durations of the ended runs started in range (`timed` of them), and whether
+/// they are estimates.
+fn duration_percentiles(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    range: &Range,
+    timed: i64,
+) -> Result<(Option<f64>, Option<f64>, bool)> {
+    let ranks = (calc::nearest_rank(timed, 50), calc::nearest_rank(timed, 95));
+    if timed <= EXACT_PERCENTILES_UP_TO {
+        let at = |c: &mut Conn<'_>, pos: Option<i64>| match pos {
+            Some(pos) => Ok::<_, Error>(agg::duration_at(c, tenant, range, pos)?.map(calc::round2)),
+            None => Ok(None),
+        };
+        return Ok((at(c, ranks.0)?, at(c, ranks.1)?, false));
+    }
+    let parts = Parts::of(range);
+    let mut bins: BTreeMap<i32, i64> = BTreeMap::new();
+    for r in &parts.raw {
+        for seconds in agg::durations(c, tenant, r)? {
+            *bins.entry(hours::duration_bin(seconds)).or_default() += 1;
+        }
+    }
+    if let Some(h) = &parts.hours {
+        for b in rollup::durations(c, tenant, h)? {
+            *bins.entry(b.bin).or_default() += b.runs;
+        }
+    }
+    let bins: Vec<(i32, i64)> = bins.into_iter().collect();
+    let at = |pos: Option<i64>| pos.and_then(|p| hours::position_in_histogram(&bins, p)).map(calc::round2);
+    Ok((at(ranks.0), at(ranks.1), true))
+}
 
 /// How many of the most expensive runs cost intelligence lists.
 pub const TOP_RUNS: i64 = 10;
@@ -111,6 +345,9 @@ pub struct RunFigures {
     pub tally: RunTally,
     pub p50_duration_seconds: Option<f64>,
     pub p95_duration_seconds: Option<f64>,
+    /// Whether p50/p95 come from the duration histogram (more than [`EXACT_PERCENTILES_UP_TO`]
+    /// ended runs) rather than from the runs themselves.
+    pub percentiles_estimated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -158,7 +395,8 @@ impl Gov {
     fn analytics_frame(&self, q: &AnalyticsQuery) -> Result<(Window, Range, Buckets, Timestamp)> {
         let now = self.clock.now();
         let window = Window::new(q.from, q.to, q.bucket, now).map_err(range_error)?;
-        let range = Range { from: window.from, to: window.to, agent_id: q.agent_id.clone() };
+        let range =
+            Range { from: window.from, to: window.to, agent_id: q.agent_id.clone(), live_only: false };
         let buckets = Buckets { seconds: q.bucket.seconds(), origin: q.bucket.origin() };
         Ok((window, range, buckets, now))
     }
@@ -166,19 +404,18 @@ impl Gov {
     pub fn cost_intelligence(&self, tenant: TenantId, q: &AnalyticsQuery) -> Result<CostIntelligence> {
         let (window, range, buckets, now) = self.analytics_frame(q)?;
         self.db.read(|c| {
-            let by_model = agg::cost_by(c, tenant, &range, false)?;
-            let by_agent = agg::cost_by(c, tenant, &range, true)?;
-            let found = agg::cost_by_bucket(c, tenant, &range, buckets)?;
-            let series = series(
-                &window,
-                found
-                    .into_iter()
-                    .map(|b| (b.bucket, CostAmount { cost_cents: b.cost_cents, tokens: b.tokens })),
-                |acc, v| {
-                    acc.cost_cents += v.cost_cents;
-                    acc.tokens += v.tokens;
-                },
-            );
+            let by_model = cost_groups(c, tenant, &range, CostBy::Model)?;
+            let by_agent = cost_groups(c, tenant, &range, CostBy::Agent)?;
+            let found = cost_groups(c, tenant, &range, CostBy::Bucket(buckets))?;
+            let mut points = Vec::with_capacity(found.len());
+            for b in found {
+                let i: i64 = b.key.parse().map_err(|_| Error::Internal(format!("bucket {:?}", b.key)))?;
+                points.push((i, CostAmount { cost_cents: b.cost_cents, tokens: b.tokens }));
+            }
+            let series = series(&window, points, |acc, v| {
+                acc.cost_cents += v.cost_cents;
+                acc.tokens += v.tokens;
+            });
             let total = CostAmount {
                 cost_cents: calc::round2(by_model.iter().map(|g| g.cost_cents).sum()),
                 tokens: by_model.iter().map(|g| g.tokens).sum(),
@@ -187,28 +424,18 @@ impl Gov {
                 from: window.to - span,
                 to: window.to,
                 agent_id: q.agent_id.clone(),
+                live_only: false,
             };
-            let last_hour = agg::cost_total(c, tenant, &last(Duration::HOUR))?;
-            let last_day = agg::cost_total(c, tenant, &last(Duration::DAY))?;
+            let sum = |groups: Vec<CostGroup>| groups.iter().map(|g| g.cost_cents).sum::<f64>();
+            let last_hour = sum(cost_groups(c, tenant, &last(Duration::HOUR), CostBy::All)?);
+            let last_day = sum(cost_groups(c, tenant, &last(Duration::DAY), CostBy::All)?);
             let burn_rate = BurnRate {
                 range_cents_per_hour: calc::burn_rate_per_hour(total.cost_cents, window.seconds()),
                 last_hour_cents_per_hour: calc::burn_rate_per_hour(last_hour, 3_600.0),
                 last_day_cents_per_hour: calc::burn_rate_per_hour(last_day, 86_400.0),
             };
             let top_runs = agg::top_runs(c, tenant, &range, TOP_RUNS)?;
-            let mut stopped = CostStopped::default();
-            for run in agg::stopped_runs(c, tenant, &range)? {
-                stopped.runs += 1;
-                stopped.cost_spent_cents += run.cost_cents;
-                if let Some(stop) = run.stop_at() {
-                    let to_stop = (stop - run.started_at()).as_seconds_f64();
-                    let idle = (run.first_response().unwrap_or(now) - stop).as_seconds_f64();
-                    stopped.cost_stopped_cents +=
-                        gov_evidence::cost_stopped_cents(run.cost_cents, to_stop, idle);
-                }
-            }
-            stopped.cost_spent_cents = calc::round2(stopped.cost_spent_cents);
-            stopped.cost_stopped_cents = calc::round2(stopped.cost_stopped_cents);
+            let stopped = cost_stopped(c, tenant, &range, now)?;
             Ok(CostIntelligence {
                 window,
                 as_of: now,
@@ -236,29 +463,30 @@ impl Gov {
                 };
                 usage.insert(policy_id, u);
             }
-            for snap in agg::snapshot_use(c, tenant, &range)? {
-                let policies: Vec<serde_json::Value> = serde_json::from_str(&snap.policies_json)
-                    .map_err(|e| Error::Internal(format!("snapshot {}: {e}", snap.snapshot_id)))?;
+            for (snapshot_id, policies_json, runs, steps) in snapshot_use(c, tenant, &range)? {
+                let policies: Vec<serde_json::Value> = serde_json::from_str(&policies_json)
+                    .map_err(|e| Error::Internal(format!("snapshot {snapshot_id}: {e}")))?;
                 for id in policies.iter().filter_map(|p| p.get("policy_id").and_then(|v| v.as_str())) {
                     let u = usage
                         .entry(id.to_owned())
                         .or_insert_with(|| PolicyUsage { policy_id: id.to_owned(), ..Default::default() });
-                    u.runs += snap.runs;
-                    u.evaluations += snap.steps;
+                    u.runs += runs;
+                    u.evaluations += steps;
                 }
             }
-            for n in agg::policy_counts(c, tenant, &range)? {
+            for (policy_id, kind, n, last) in policy_groups(c, tenant, &range, None)? {
                 let u = usage
-                    .entry(n.policy_id.clone())
-                    .or_insert_with(|| PolicyUsage { policy_id: n.policy_id.clone(), ..Default::default() });
-                match n.kind.as_str() {
-                    "NEAR" => u.near += n.n,
-                    "BREACH" => u.breach += n.n,
-                    "BLOCK" => u.blocks += n.n,
-                    _ => u.incidents += n.n,
+                    .entry(policy_id.clone())
+                    .or_insert_with(|| PolicyUsage { policy_id: policy_id.clone(), ..Default::default() });
+                match kind.as_str() {
+                    "NEAR" => u.near += n,
+                    "BREACH" => u.breach += n,
+                    "BLOCK" => u.blocks += n,
+                    _ => u.incidents += n,
                 }
-                let last = n.last();
-                u.last_triggered = Some(u.last_triggered.map_or(last, |t| t.max(last)));
+                if let Some(last) = last {
+                    u.last_triggered = Some(u.last_triggered.map_or(last, |t| t.max(last)));
+                }
             }
             let mut policies: Vec<PolicyUsage> = usage.into_values().collect();
             policies.sort_by(|a, b| {
@@ -269,24 +497,22 @@ impl Gov {
                     .then(a.name.cmp(&b.name))
                     .then(a.policy_id.cmp(&b.policy_id))
             });
-            let found = agg::policy_activity_by_bucket(c, tenant, &range, buckets)?;
-            let series = series(
-                &window,
-                found.into_iter().map(|k| {
-                    let mut a = PolicyActivity::default();
-                    match k.kind.as_str() {
-                        "NEAR" => a.near = k.n,
-                        "BREACH" => a.breach = k.n,
-                        _ => a.blocks = k.n,
-                    }
-                    (k.bucket, a)
-                }),
-                |acc, v| {
-                    acc.near += v.near;
-                    acc.breach += v.breach;
-                    acc.blocks += v.blocks;
-                },
-            );
+            let mut found = Vec::new();
+            for (key, kind, n, _) in policy_groups(c, tenant, &range, Some(buckets))? {
+                let i: i64 = key.parse().map_err(|_| Error::Internal(format!("bucket {key:?}")))?;
+                let mut a = PolicyActivity::default();
+                match kind.as_str() {
+                    "NEAR" => a.near = n,
+                    "BREACH" => a.breach = n,
+                    _ => a.blocks = n,
+                }
+                found.push((i, a));
+            }
+            let series = series(&window, found, |acc, v| {
+                acc.near += v.near;
+                acc.breach += v.breach;
+                acc.blocks += v.blocks;
+            });
             Ok(PoliciesUsage { window, as_of: now, policies, series })
         })
     }
@@ -296,7 +522,7 @@ impl Gov {
         self.db.read(|c| {
             let mut total = RunTally::default();
             let mut agents: BTreeMap<String, RunTally> = BTreeMap::new();
-            for g in agg::run_groups(c, tenant, &range, None)? {
+            for g in run_groups(c, tenant, &range, None)? {
                 let s = status(&g.status)?;
                 total.add(s, g.runs, g.tokens, g.cost_cents, g.duration_seconds, g.with_duration);
                 agents.entry(g.key).or_default().add(
@@ -309,7 +535,7 @@ impl Gov {
                 );
             }
             let mut found = Vec::new();
-            for g in agg::run_groups(c, tenant, &range, Some(buckets))? {
+            for g in run_groups(c, tenant, &range, Some(buckets))? {
                 let s = status(&g.status)?;
                 let i: i64 = g.key.parse().map_err(|_| Error::Internal(format!("bucket {:?}", g.key)))?;
                 let mut t = RunTally::default();
@@ -330,15 +556,13 @@ impl Gov {
                 acc.duration_seconds += v.duration_seconds;
                 acc.timed += v.timed;
             });
-            let p50 = match calc::nearest_rank(total.timed, 50) {
-                Some(pos) => agg::duration_at(c, tenant, &range, pos)?.map(calc::round2),
-                None => None,
+            let (p50, p95, estimated) = duration_percentiles(c, tenant, &range, total.timed)?;
+            let total = RunFigures {
+                tally: total,
+                p50_duration_seconds: p50,
+                p95_duration_seconds: p95,
+                percentiles_estimated: estimated,
             };
-            let p95 = match calc::nearest_rank(total.timed, 95) {
-                Some(pos) => agg::duration_at(c, tenant, &range, pos)?.map(calc::round2),
-                None => None,
-            };
-            let total = RunFigures { tally: total, p50_duration_seconds: p50, p95_duration_seconds: p95 };
             Ok(Productivity { window, as_of: now, total, by_agent: agents.into_iter().collect(), series })
         })
     }

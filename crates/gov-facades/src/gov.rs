@@ -71,6 +71,7 @@ impl Gov {
     pub fn migrate_up(&self) -> Result<Vec<String>> {
         let applied = migrate::run_pending(&self.db)?;
         self.log_migrations(&applied)?;
+        self.backfill_rollups()?;
         Ok(applied)
     }
 

@@ -226,7 +226,7 @@ impl Gov {
                 StoreError::Conflict(_) => Error::PostmortemExists(id.to_string()),
                 other => other.into(),
             })?;
-            incidents::record_event(
+            crate::rollups::record_incident_event(
                 c,
                 caller.tenant_id,
                 id,

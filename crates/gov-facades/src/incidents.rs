@@ -59,7 +59,7 @@ impl Gov {
                 (_, Some(n)) => n.clone(),
                 (_, None) => String::new(),
             };
-            incidents::record_event(c, caller.tenant_id, id, event, &caller.actor.id, &detail, now)?;
+            crate::rollups::record_incident_event(c, caller.tenant_id, id, event, &caller.actor.id, &detail, now)?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -125,7 +125,7 @@ impl Gov {
                 created_at: now,
             };
             incidents::insert_comment(c, caller.tenant_id, &comment)?;
-            incidents::record_event(
+            crate::rollups::record_incident_event(
                 c,
                 caller.tenant_id,
                 id,

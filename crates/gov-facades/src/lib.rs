@@ -28,6 +28,7 @@ mod proposals;
 mod regression;
 mod review;
 mod risk;
+mod rollups;
 mod runs;
 mod signing;
 mod snapshot_cache;

@@ -7,10 +7,14 @@ use gov_model::{
     AuditEntry, IncidentStatus, PageRequest, RunStatus, Severity, SignalType, SortDirection, TenantId,
     Timestamp,
 };
+use gov_store::analytics::Range;
 use gov_store::incidents::{self, IncidentFilter};
 use gov_store::overview::{self as store, LIVE_RUN, PeriodTotals};
+use gov_store::rollups::{self, RunKey};
 use gov_store::runs::{self, RunFilter, RunSort};
 use gov_store::{Conn, levers};
+
+use crate::rollups::Parts;
 use time::Duration;
 
 use crate::{Gov, Result};
@@ -249,14 +253,45 @@ fn health_view(c: &mut Conn<'_>, tenant: TenantId, now: Timestamp) -> Result<Hea
     })
 }
 
+/// A period's totals: the ended runs of its whole hours from the rollups, everything else from the
+/// rows.
+fn period_totals(c: &mut Conn<'_>, tenant: TenantId, from: Timestamp, to: Timestamp) -> Result<PeriodTotals> {
+    let parts = Parts::of(&Range { from, to, agent_id: None, live_only: false });
+    let mut sum = PeriodTotals::default();
+    let mut add = |t: PeriodTotals| {
+        sum.runs_started += t.runs_started;
+        sum.tokens += t.tokens;
+        sum.cost_cents += t.cost_cents;
+        sum.stopped_runs += t.stopped_runs;
+        sum.incidents_opened += t.incidents_opened;
+        sum.violations += t.violations;
+    };
+    for r in &parts.raw {
+        add(store::period_totals(c, tenant, r.from, r.to, false)?);
+    }
+    if let (Some(span), Some(h)) = (&parts.span, &parts.hours) {
+        add(store::period_totals(c, tenant, span.from, span.to, true)?);
+        for g in rollups::run_groups(c, tenant, h, RunKey::All)? {
+            add(PeriodTotals {
+                runs_started: g.runs,
+                tokens: g.tokens,
+                cost_cents: g.cost_cents,
+                stopped_runs: if g.status == RunStatus::FailedPolicy.as_str() { g.runs } else { 0 },
+                ..PeriodTotals::default()
+            });
+        }
+    }
+    Ok(sum)
+}
+
 fn metrics_view(c: &mut Conn<'_>, tenant: TenantId, period: Period, now: Timestamp) -> Result<MetricsView> {
     let from = now - period.length();
     Ok(MetricsView {
         period,
         from,
         to: now,
-        current: store::period_totals(c, tenant, from, now)?,
-        previous: store::period_totals(c, tenant, from - period.length(), from)?,
+        current: period_totals(c, tenant, from, now)?,
+        previous: period_totals(c, tenant, from - period.length(), from)?,
         live_runs: store::count_runs(c, tenant, &LIVE_RUN)?,
     })
 }

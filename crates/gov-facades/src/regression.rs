@@ -15,7 +15,7 @@ use gov_model::{
 };
 use gov_regression::{Evaluation, Tripwire};
 use gov_store::regression::{self, Check};
-use gov_store::{Conn, evidence, incidents, levers};
+use gov_store::{Conn, evidence, levers};
 use serde_json::json;
 
 use crate::{Caller, Error, Gov, Result, audit, validate};
@@ -392,8 +392,16 @@ fn trip(
         },
         now,
     );
-    incidents::insert(c, &incident)?;
-    incidents::record_event(c, tenant, incident_id, "created", TRIPWIRE_ACTOR, &incident.title, now)?;
+    crate::rollups::insert_incident(c, "", &incident)?;
+    crate::rollups::record_incident_event(
+        c,
+        tenant,
+        incident_id,
+        "created",
+        TRIPWIRE_ACTOR,
+        &incident.title,
+        now,
+    )?;
     let go_live = match policy.action {
         RegressionAction::KillSwitch => {
             let reason =

@@ -6,7 +6,7 @@ use gov_model::{
     Principal, Run, RunId, RunStatus, RunTerminationReason, Scope, SnapshotId, TenantId, Timestamp, TraceId,
     TraceSummary,
 };
-use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
+use gov_store::{Conn, evidence, policies, runs, snapshots, traces};
 use serde_json::json;
 
 use crate::error::OrNotFound;
@@ -77,8 +77,9 @@ pub(crate) fn finish(
     run.status = status;
     run.termination_reason = Some(reason);
     run.completed_at = Some(now);
-    evidence::attribute_costs(c, run.tenant_id, run.run_id, run.trace_id, now)?;
+    let costs = evidence::attribute_costs(c, run.tenant_id, run.run_id, run.trace_id, now)?;
     traces::finalize(c, run.tenant_id, run.trace_id, status.as_str(), run.step_count, &run.head_hash, now)?;
+    crate::rollups::run_ended(c, run, &costs)?;
     Ok(())
 }
 
@@ -332,7 +333,7 @@ impl Gov {
             runs::save(c, &run, locked.override_count + 1)?;
             if let Some(incident) = run.incident_id {
                 let detail = format!("{} override of policy {policy_id}: {}", record.kind, record.reason);
-                incidents::record_event(c, caller.tenant_id, incident, "overridden", &caller.actor.id, &detail, now)?;
+                crate::rollups::record_incident_event(c, caller.tenant_id, incident, "overridden", &caller.actor.id, &detail, now)?;
             }
             audit::record(
                 c,

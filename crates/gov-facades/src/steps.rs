@@ -17,7 +17,7 @@ use gov_policy::CompiledSnapshot;
 use gov_prevention::{
     Decision, Finding, Outcome, OverrideKind, PolicyOverride, RateCount, RunState, StepSignals,
 };
-use gov_store::{Conn, evidence, incidents, policies, runs, snapshots, traces};
+use gov_store::{Conn, evidence, policies, runs, snapshots, traces};
 use serde_json::json;
 
 use crate::error::OrNotFound;
@@ -438,7 +438,11 @@ impl Gov {
         now: Timestamp,
     ) -> Result<Option<IncidentId>> {
         for near in &decision.near {
-            evidence::insert_signal(c, &signal(run, near, SignalType::Near, index, now))?;
+            crate::rollups::insert_signal(
+                c,
+                &run.agent_id,
+                &signal(run, near, SignalType::Near, index, now),
+            )?;
         }
         if decision.breaches.is_empty() {
             return Ok(None);
@@ -461,10 +465,15 @@ impl Gov {
             None => None,
         };
         for breach in &decision.breaches {
-            evidence::insert_signal(c, &signal(run, breach, SignalType::Breach, index, now))?;
-            let is_winner = winner.is_some_and(|w| w.check_id == breach.check_id);
-            evidence::insert_prevention(
+            crate::rollups::insert_signal(
                 c,
+                &run.agent_id,
+                &signal(run, breach, SignalType::Breach, index, now),
+            )?;
+            let is_winner = winner.is_some_and(|w| w.check_id == breach.check_id);
+            crate::rollups::insert_prevention(
+                c,
+                &run.agent_id,
                 &PreventionRecord {
                     record_id: PreventionRecordId::new(),
                     tenant_id: run.tenant_id,
@@ -551,8 +560,9 @@ impl Gov {
         } else {
             None
         };
-        evidence::insert_prevention(
+        crate::rollups::insert_prevention(
             c,
+            &run.agent_id,
             &PreventionRecord {
                 record_id: PreventionRecordId::new(),
                 tenant_id: run.tenant_id,
@@ -615,8 +625,8 @@ impl Gov {
             reason,
         };
         let incident = gov_incident::open(IncidentId::new(), &breach, now);
-        incidents::insert(c, &incident)?;
-        incidents::record_event(
+        crate::rollups::insert_incident(c, &run.agent_id, &incident)?;
+        crate::rollups::record_incident_event(
             c,
             run.tenant_id,
             incident.incident_id,

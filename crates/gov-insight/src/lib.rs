@@ -5,4 +5,5 @@
 
 pub mod analytics;
 pub mod health;
+pub mod rollup;
 pub mod trend;

@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp as SqlTimestamp};
-use gov_model::{TenantId, Timestamp};
+use gov_model::{RunId, TenantId, Timestamp};
 use time::PrimitiveDateTime;
 
 use crate::convert::{opt_from_db, to_db};
@@ -18,6 +18,8 @@ pub struct Range {
     pub from: Timestamp,
     pub to: Timestamp,
     pub agent_id: Option<String>,
+    /// Runs only: only those that have not ended (queued, running, paused).
+    pub live_only: bool,
 }
 
 /// A bucket width and the unix second its bucket 0 starts at.
@@ -79,6 +81,10 @@ impl RunCost {
 pub struct StoppedRun {
     #[diesel(sql_type = Text)]
     pub run_id: String,
+    #[diesel(sql_type = Text)]
+    pub agent_id: String,
+    #[diesel(sql_type = Text)]
+    pub policy_snapshot_id: String,
     #[diesel(sql_type = Double)]
     pub cost_cents: f64,
     #[diesel(sql_type = SqlTimestamp)]
@@ -168,15 +174,15 @@ pub struct RunGroup {
 }
 
 /// The per-backend SQL fragments.
-struct Dialect(Backend);
+pub(crate) struct Dialect(Backend);
 
 impl Dialect {
-    fn of(conn: &Conn<'_>) -> Dialect {
+    pub(crate) fn of(conn: &Conn<'_>) -> Dialect {
         Dialect(conn.backend())
     }
 
     /// Whole unix seconds of a timestamp column.
-    fn epoch(&self, col: &str) -> String {
+    pub(crate) fn epoch(&self, col: &str) -> String {
         match self.0 {
             Backend::Sqlite => format!("CAST(strftime('%s', {col}) AS INTEGER)"),
             Backend::Postgres => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {col})) AS BIGINT)"),
@@ -189,19 +195,19 @@ impl Dialect {
         format!("(({epoch} - {}) / {})", b.origin, b.seconds)
     }
 
-    fn seconds_between(&self, from: &str, to: &str) -> String {
+    pub(crate) fn seconds_between(&self, from: &str, to: &str) -> String {
         match self.0 {
             Backend::Sqlite => format!("((julianday({to}) - julianday({from})) * 86400.0)"),
             Backend::Postgres => format!("CAST(EXTRACT(EPOCH FROM ({to} - {from})) AS DOUBLE PRECISION)"),
         }
     }
 
-    fn text(&self, expr: &str) -> String {
+    pub(crate) fn text(&self, expr: &str) -> String {
         format!("CAST({expr} AS TEXT)")
     }
 
     /// `$n` placeholders become SQLite's `?n`.
-    fn sql(&self, sql: String) -> String {
+    pub(crate) fn sql(&self, sql: String) -> String {
         match self.0 {
             Backend::Sqlite => sql.replace('$', "?"),
             Backend::Postgres => sql,
@@ -229,7 +235,13 @@ macro_rules! ranged {
 const COSTS_IN_RANGE: &str = "FROM cost_records c JOIN runs r ON r.tenant_id = c.tenant_id AND r.run_id = c.run_id \
      WHERE c.tenant_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
 
-const RUNS_IN_RANGE: &str = "FROM runs r WHERE r.tenant_id = $1 AND r.started_at >= $2 AND r.started_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
+fn runs_in_range(range: &Range) -> String {
+    let live = if range.live_only { " AND r.status IN ('queued', 'running', 'paused')" } else { "" };
+    format!(
+        "FROM runs r WHERE r.tenant_id = $1 AND r.started_at >= $2 AND r.started_at < $3 \
+         AND ($4 IS NULL OR r.agent_id = $4){live}"
+    )
+}
 
 /// Cost records in range by model (`key` = model) or by agent (`key` = agent id).
 pub fn cost_by(
@@ -283,9 +295,10 @@ pub fn top_runs(
     limit: i64,
 ) -> Result<Vec<RunCost>, StoreError> {
     let d = Dialect::of(conn);
+    let runs = runs_in_range(range);
     let sql = d.sql(format!(
         "SELECT r.run_id, r.agent_id, r.status, r.total_cost_cents AS cost_cents, r.tokens_used AS tokens, r.started_at \
-         {RUNS_IN_RANGE} ORDER BY r.total_cost_cents DESC, r.run_id LIMIT {limit}"
+         {runs} ORDER BY r.total_cost_cents DESC, r.run_id LIMIT {limit}"
     ));
     ranged!(conn, sql, tenant, range, RunCost)
 }
@@ -298,17 +311,71 @@ pub fn stopped_runs(
     range: &Range,
 ) -> Result<Vec<StoppedRun>, StoreError> {
     let d = Dialect::of(conn);
-    let sql = d.sql(format!(
-        "SELECT r.run_id, r.total_cost_cents AS cost_cents, r.started_at, \
-           (SELECT s.timestamp FROM incidents i JOIN aos_trace_steps s \
-              ON s.tenant_id = i.tenant_id AND s.run_id = i.source_run_id AND s.step_index = i.step_index \
-            WHERE i.tenant_id = r.tenant_id AND i.incident_id = r.incident_id AND i.source_run_id = r.run_id) AS stop_at, \
-           (SELECT MIN(e.timestamp) FROM incident_events e \
-            WHERE e.tenant_id = r.tenant_id AND e.incident_id = r.incident_id \
-              AND e.event <> 'created' AND e.actor <> 'system') AS first_response \
-         {RUNS_IN_RANGE} AND r.status = 'failed_policy' ORDER BY r.started_at, r.run_id"
-    ));
+    let runs = runs_in_range(range);
+    let sql =
+        d.sql(format!("{STOPPED_RUN} {runs} AND r.status = 'failed_policy' ORDER BY r.started_at, r.run_id"));
     ranged!(conn, sql, tenant, range, StoppedRun)
+}
+
+const STOPPED_RUN: &str = "SELECT r.run_id, r.agent_id, r.policy_snapshot_id, r.total_cost_cents AS cost_cents, r.started_at, \
+       (SELECT s.timestamp FROM incidents i JOIN aos_trace_steps s \
+          ON s.tenant_id = i.tenant_id AND s.run_id = i.source_run_id AND s.step_index = i.step_index \
+        WHERE i.tenant_id = r.tenant_id AND i.incident_id = r.incident_id AND i.source_run_id = r.run_id) AS stop_at, \
+       (SELECT MIN(e.timestamp) FROM incident_events e \
+        WHERE e.tenant_id = r.tenant_id AND e.incident_id = r.incident_id \
+          AND e.event <> 'created' AND e.actor <> 'system') AS first_response";
+
+/// The time of the step `incident` stopped `run` at, and the first event on the incident by
+/// someone other than the system: what [`STOPPED_RUN`] reads, for a run not saved yet.
+pub fn stop_facts(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    run: RunId,
+    incident: gov_model::IncidentId,
+) -> Result<(Option<Timestamp>, Option<Timestamp>), StoreError> {
+    #[derive(QueryableByName)]
+    struct Facts {
+        #[diesel(sql_type = Nullable<SqlTimestamp>)]
+        stop_at: Option<PrimitiveDateTime>,
+        #[diesel(sql_type = Nullable<SqlTimestamp>)]
+        first_response: Option<PrimitiveDateTime>,
+    }
+    let d = Dialect::of(conn);
+    let sql = d.sql(
+        "SELECT (SELECT s.timestamp FROM incidents i JOIN aos_trace_steps s \
+              ON s.tenant_id = i.tenant_id AND s.run_id = i.source_run_id AND s.step_index = i.step_index \
+            WHERE i.tenant_id = $1 AND i.incident_id = $3 AND i.source_run_id = $2) AS stop_at, \
+           (SELECT MIN(e.timestamp) FROM incident_events e \
+            WHERE e.tenant_id = $1 AND e.incident_id = $3 AND e.event <> 'created' AND e.actor <> 'system') AS first_response"
+            .to_owned(),
+    );
+    let (t, r, i) = (tenant.to_string(), run.to_string(), incident.to_string());
+    let rows: Vec<Facts> = dispatch!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(&t)
+        .bind::<Text, _>(&r)
+        .bind::<Text, _>(&i)
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map_or((None, None), |f| (opt_from_db(f.stop_at), opt_from_db(f.first_response))))
+}
+
+/// One run a breach stopped (`failed_policy`), as [`stopped_runs`] reads it; `None` when the run
+/// is not (or not yet) stopped.
+pub fn stopped_run(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    run: RunId,
+) -> Result<Option<StoppedRun>, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(format!(
+        "{STOPPED_RUN} FROM runs r WHERE r.tenant_id = $1 AND r.run_id = $2 AND r.status = 'failed_policy'"
+    ));
+    let (t, r) = (tenant.to_string(), run.to_string());
+    let rows: Vec<StoppedRun> =
+        dispatch!(conn, |c| diesel::sql_query(&sql).bind::<Text, _>(&t).bind::<Text, _>(&r).load(c))?;
+    Ok(rows.into_iter().next())
 }
 
 /// Runs started in range and their steps, per policy snapshot (with the snapshot's policies).
@@ -318,10 +385,11 @@ pub fn snapshot_use(
     range: &Range,
 ) -> Result<Vec<SnapshotUse>, StoreError> {
     let d = Dialect::of(conn);
+    let runs = runs_in_range(range);
     let sql = d.sql(format!(
         "SELECT g.snapshot_id, p.policies_json, g.runs, g.steps FROM \
            (SELECT r.policy_snapshot_id AS snapshot_id, COUNT(*) AS runs, \
-              CAST(COALESCE(SUM(r.step_count), 0) AS BIGINT) AS steps {RUNS_IN_RANGE} GROUP BY r.policy_snapshot_id) g \
+              CAST(COALESCE(SUM(r.step_count), 0) AS BIGINT) AS steps {runs} GROUP BY r.policy_snapshot_id) g \
          JOIN policy_snapshots p ON p.tenant_id = $1 AND p.snapshot_id = g.snapshot_id ORDER BY g.snapshot_id"
     ));
     ranged!(conn, sql, tenant, range, SnapshotUse)
@@ -384,6 +452,7 @@ pub fn run_groups(
     by_bucket: Option<Buckets>,
 ) -> Result<Vec<RunGroup>, StoreError> {
     let d = Dialect::of(conn);
+    let runs = runs_in_range(range);
     let key = match by_bucket {
         Some(b) => d.text(&d.bucket("r.started_at", b)),
         None => "r.agent_id".to_owned(),
@@ -394,7 +463,7 @@ pub fn run_groups(
            COALESCE(SUM(r.total_cost_cents), 0.0) AS cost_cents, \
            COALESCE(SUM(CASE WHEN r.completed_at IS NULL THEN NULL ELSE {duration} END), 0.0) AS duration_seconds, \
            COUNT(r.completed_at) AS with_duration \
-         {RUNS_IN_RANGE} GROUP BY 1, 2 ORDER BY 1, 2"
+         {runs} GROUP BY 1, 2 ORDER BY 1, 2"
     ));
     ranged!(conn, sql, tenant, range, RunGroup)
 }
@@ -414,14 +483,25 @@ pub fn duration_at(
     position: i64,
 ) -> Result<Option<f64>, StoreError> {
     let d = Dialect::of(conn);
+    let runs = runs_in_range(range);
     let duration = d.seconds_between("r.started_at", "r.completed_at");
     let sql = d.sql(format!(
-        "SELECT {duration} AS seconds {RUNS_IN_RANGE} AND r.completed_at IS NOT NULL \
+        "SELECT {duration} AS seconds {runs} AND r.completed_at IS NOT NULL \
          ORDER BY 1 LIMIT 1 OFFSET {}",
         position.max(0)
     ));
     let rows = ranged!(conn, sql, tenant, range, Seconds)?;
     Ok(rows.first().map(|r| r.seconds))
+}
+
+/// The durations (seconds) of the ended runs started in range.
+pub fn durations(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Result<Vec<f64>, StoreError> {
+    let d = Dialect::of(conn);
+    let runs = runs_in_range(range);
+    let duration = d.seconds_between("r.started_at", "r.completed_at");
+    let sql = d.sql(format!("SELECT {duration} AS seconds {runs} AND r.completed_at IS NOT NULL"));
+    let rows = ranged!(conn, sql, tenant, range, Seconds)?;
+    Ok(rows.into_iter().map(|r| r.seconds).collect())
 }
 
 /// The tenant's policies: (policy id, name, status).

@@ -41,6 +41,32 @@ pub fn get(conn: &mut Conn<'_>, tenant: TenantId, id: IncidentId) -> Result<Inci
     row.into_model()
 }
 
+/// Holds the incident's row until the transaction ends (PostgreSQL; SQLite writes are serial), so
+/// that two events written at once agree on which of them is the first response.
+pub fn lock(conn: &mut Conn<'_>, tenant: TenantId, id: IncidentId) -> Result<(), StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    if let crate::db::Inner::Pg(c) = &mut conn.0 {
+        incidents::table
+            .filter(incidents::tenant_id.eq(&t).and(incidents::incident_id.eq(&i)))
+            .select(incidents::incident_id)
+            .for_update()
+            .first::<String>(&mut **c)?;
+    }
+    Ok(())
+}
+
+/// Whether someone other than the system has already answered the incident (any event but
+/// `created`).
+pub fn answered(conn: &mut Conn<'_>, tenant: TenantId, id: IncidentId) -> Result<bool, StoreError> {
+    let (t, i) = (tenant.to_string(), id.to_string());
+    let n: i64 = dispatch!(conn, |c| incident_events::table
+        .filter(incident_events::tenant_id.eq(&t).and(incident_events::incident_id.eq(&i)))
+        .filter(incident_events::event.ne("created").and(incident_events::actor.ne("system")))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
+}
+
 /// Writes the lifecycle fields of `incident`.
 pub fn save(conn: &mut Conn<'_>, incident: &Incident) -> Result<(), StoreError> {
     let row = IncidentRow::from_model(incident);

@@ -29,6 +29,7 @@ pub mod postmortems;
 pub mod proposals;
 pub mod regression;
 pub mod risk;
+pub mod rollups;
 pub mod runs;
 pub mod signing_keys;
 pub mod snapshots;

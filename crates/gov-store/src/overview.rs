@@ -27,7 +27,8 @@ pub const OPEN_INCIDENT: [IncidentStatus; 3] =
 pub const LIVE_RUN: [RunStatus; 3] = [RunStatus::Queued, RunStatus::Running, RunStatus::Paused];
 
 /// What happened in one period `[from, to)`: runs by the time they started, incidents and
-/// prevention records by the time they were written.
+/// prevention records by the time they were written. With `live_runs_only`, only the runs that
+/// have not ended count (the rollups hold the others).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PeriodTotals {
     pub runs_started: i64,
@@ -43,23 +44,34 @@ pub fn period_totals(
     tenant: TenantId,
     from: Timestamp,
     to: Timestamp,
+    live_runs_only: bool,
 ) -> Result<PeriodTotals, StoreError> {
     let (t, from, to) = (tenant.to_string(), to_db(from), to_db(to));
     let stopped = RunStatus::FailedPolicy.as_str();
+    let live: Vec<&str> = LIVE_RUN.iter().map(|s| s.as_str()).collect();
     dispatch!(conn, |c| {
-        let (runs_started, tokens, cost): (i64, Option<i64>, Option<f64>) = runs::table
+        let mut q = runs::table
             .filter(runs::tenant_id.eq(&t).and(runs::started_at.ge(from)).and(runs::started_at.lt(to)))
+            .into_boxed();
+        if live_runs_only {
+            q = q.filter(runs::status.eq_any(&live));
+        }
+        let (runs_started, tokens, cost): (i64, Option<i64>, Option<f64>) = q
             .select((
                 count_star(),
                 sql::<Nullable<BigInt>>("CAST(SUM(tokens_used) AS BIGINT)"),
                 sql::<Nullable<Double>>("CAST(SUM(total_cost_cents) AS DOUBLE PRECISION)"),
             ))
             .first(c)?;
-        let stopped_runs: i64 = runs::table
-            .filter(runs::tenant_id.eq(&t).and(runs::status.eq(stopped)))
-            .filter(runs::started_at.ge(from).and(runs::started_at.lt(to)))
-            .count()
-            .get_result(c)?;
+        let stopped_runs: i64 = if live_runs_only {
+            0
+        } else {
+            runs::table
+                .filter(runs::tenant_id.eq(&t).and(runs::status.eq(stopped)))
+                .filter(runs::started_at.ge(from).and(runs::started_at.lt(to)))
+                .count()
+                .get_result(c)?
+        };
         let incidents_opened: i64 = incidents::table
             .filter(incidents::tenant_id.eq(&t))
             .filter(incidents::created_at.ge(from).and(incidents::created_at.lt(to)))

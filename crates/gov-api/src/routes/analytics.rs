@@ -397,6 +397,9 @@ pub struct ProductivityOut {
     #[serde(flatten)]
     pub range: RangeOut,
     pub total: RunFiguresOut,
+    /// True when the total's p50/p95 are estimated from the duration histogram (more than 20,000
+    /// ended runs in range; bins about 19% wide), false when read from the runs themselves.
+    pub percentiles_estimated: bool,
     pub by_agent: Vec<AgentFiguresOut>,
     pub series: Vec<RunPointOut>,
 }
@@ -417,6 +420,7 @@ pub async fn productivity(
     Ok(web::Json(ProductivityOut {
         range: RangeOut::new(&r.window, agent, r.as_of),
         total: RunFiguresOut::new(&r.total.tally, r.total.p50_duration_seconds, r.total.p95_duration_seconds),
+        percentiles_estimated: r.total.percentiles_estimated,
         by_agent: r
             .by_agent
             .iter()
