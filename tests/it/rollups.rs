@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-use crate::helpers::{TestApp, json};
+use crate::helpers::{TestApp, json, raw_count, raw_execute};
 
 async fn get(app: &TestApp, path: &str) -> Value {
     json(app.get(path).await, StatusCode::OK).await
@@ -167,4 +167,23 @@ async fn the_unanswered_stop_keeps_costing_until_someone_answers() {
         .await;
     let again = stopped(get(&app, &format!("/api/v1/analytics/cost-intelligence?{range}")).await);
     assert_eq!(again, later);
+}
+
+#[tokio::test]
+async fn the_first_start_after_the_upgrade_builds_the_rollups_from_the_rows() {
+    let app = TestApp::spawn().await;
+    spread(&app).await;
+    let range = "from=2026-01-20T00:00:00Z&to=2026-01-21T00:00:00Z&bucket=hour";
+    let before = analytics(&app, range).await;
+    // As the migration leaves a database written before the rollups: rows, no rollups, the marker.
+    for table in ["run_rollups", "run_duration_rollups", "cost_rollups", "policy_rollups"] {
+        raw_execute(app.db_url(), &format!("DELETE FROM {table}")).unwrap();
+    }
+    raw_execute(app.db_url(), "INSERT INTO rollup_backfill (name) VALUES ('rollups_v1')").unwrap();
+    assert_ne!(analytics(&app, range).await, before, "the whole hours read the (empty) rollups");
+    let gov = app.gov_at(datetime!(2026-01-20 13:30 UTC));
+    gov.migrate_up().unwrap();
+    assert_eq!(analytics(&app, range).await, before);
+    assert_eq!(raw_count(app.db_url(), "SELECT COUNT(*) AS n FROM rollup_backfill"), 0);
+    assert!(!gov.backfill_rollups().unwrap(), "built once");
 }

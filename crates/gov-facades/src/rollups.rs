@@ -241,6 +241,10 @@ impl Gov {
     /// rollup tables' lock, then find nothing left to do.
     pub fn backfill_rollups(&self) -> Result<bool> {
         let now = self.clock.now();
+        // Every start-up asks; only the first after the migration takes the lock.
+        if !self.db.read(|c| store::backfill_pending(c))? {
+            return Ok(false);
+        }
         self.db.write(move |c| {
             store::lock_for_rebuild(c)?;
             if !store::backfill_pending(c)? {

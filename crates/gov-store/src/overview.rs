@@ -104,31 +104,42 @@ pub fn count_runs(conn: &mut Conn<'_>, tenant: TenantId, statuses: &[RunStatus])
         .get_result(c))?)
 }
 
-/// Open incidents of one severity: how many, and the newest (id, title).
+/// Open incidents of one severity: how many, and the newest (id, title). Both read the
+/// `(tenant_id, severity, status, created_at)` index: a count per status and its newest row.
 pub fn open_incidents(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     severity: Severity,
 ) -> Result<(i64, Option<(IncidentId, String)>), StoreError> {
     let t = tenant.to_string();
-    let open: Vec<&str> = OPEN_INCIDENT.iter().map(|s| s.as_str()).collect();
     let sev = severity.as_str();
-    let (count, newest): (i64, Option<(String, String)>) = dispatch!(conn, |c| {
-        let q = || {
-            incidents::table
-                .filter(incidents::tenant_id.eq(&t).and(incidents::status.eq_any(&open)))
-                .filter(incidents::severity.eq(sev))
-        };
-        let count = q().count().get_result(c)?;
-        let newest = q()
-            .order((incidents::created_at.desc(), incidents::incident_id.desc()))
-            .select((incidents::incident_id, incidents::title))
-            .first(c)
-            .optional()?;
-        Ok::<_, diesel::result::Error>((count, newest))
-    })?;
+    let mut count = 0;
+    let mut newest: Option<(time::PrimitiveDateTime, String, String)> = None;
+    for status in OPEN_INCIDENT {
+        let st = status.as_str();
+        let (n, top): (i64, Option<(time::PrimitiveDateTime, String, String)>) = dispatch!(conn, |c| {
+            let q = || {
+                incidents::table
+                    .filter(incidents::tenant_id.eq(&t).and(incidents::severity.eq(sev)))
+                    .filter(incidents::status.eq(st))
+            };
+            let n = q().count().get_result(c)?;
+            let top = q()
+                .order((incidents::created_at.desc(), incidents::incident_id.desc()))
+                .select((incidents::created_at, incidents::incident_id, incidents::title))
+                .first(c)
+                .optional()?;
+            Ok::<_, diesel::result::Error>((n, top))
+        })?;
+        count += n;
+        if let Some(top) = top
+            && newest.as_ref().is_none_or(|best| (&top.0, &top.1) > (&best.0, &best.1))
+        {
+            newest = Some(top);
+        }
+    }
     let newest =
-        newest.map(|(id, title)| Ok::<_, StoreError>((parse("incident_id", &id)?, title))).transpose()?;
+        newest.map(|(_, id, title)| Ok::<_, StoreError>((parse("incident_id", &id)?, title))).transpose()?;
     Ok((count, newest))
 }
 
@@ -175,7 +186,8 @@ pub fn tripped_tripwires(conn: &mut Conn<'_>, tenant: TenantId) -> Result<Vec<(S
         .load(c))?)
 }
 
-/// The newest `limit` audit rows whose action is one of `actions`, newest first.
+/// The newest `limit` audit rows whose action is one of `actions`, newest first: the newest
+/// `limit` of each action (a seek on `(tenant_id, action, timestamp)`), merged.
 pub fn recent_audit(
     conn: &mut Conn<'_>,
     tenant: TenantId,
@@ -183,12 +195,18 @@ pub fn recent_audit(
     limit: i64,
 ) -> Result<Vec<AuditEntry>, StoreError> {
     let t = tenant.to_string();
-    let rows: Vec<AuditLogRow> = dispatch!(conn, |c| audit_logs::table
-        .filter(audit_logs::tenant_id.eq(&t).and(audit_logs::action.eq_any(actions)))
-        .order((audit_logs::timestamp.desc(), audit_logs::log_id.desc()))
-        .limit(limit)
-        .select(AuditLogRow::as_select())
-        .load(c))?;
+    let mut rows: Vec<AuditLogRow> = Vec::new();
+    for action in actions {
+        let mut some: Vec<AuditLogRow> = dispatch!(conn, |c| audit_logs::table
+            .filter(audit_logs::tenant_id.eq(&t).and(audit_logs::action.eq(action)))
+            .order((audit_logs::timestamp.desc(), audit_logs::log_id.desc()))
+            .limit(limit)
+            .select(AuditLogRow::as_select())
+            .load(c))?;
+        rows.append(&mut some);
+    }
+    rows.sort_by(|a, b| (b.timestamp, &b.log_id).cmp(&(a.timestamp, &a.log_id)));
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
     rows.into_iter().map(AuditLogRow::into_model).collect()
 }
 

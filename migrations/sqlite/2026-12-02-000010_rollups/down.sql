@@ -1,3 +1,5 @@
+DROP INDEX incidents_tenant_severity_status;
+DROP INDEX audit_logs_tenant_action_time;
 DROP INDEX runs_tenant_cost;
 DROP TABLE rollup_backfill;
 DROP TABLE policy_rollups;

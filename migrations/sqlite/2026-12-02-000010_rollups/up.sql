@@ -66,3 +66,9 @@ INSERT INTO rollup_backfill (name) VALUES ('rollups_v1');
 
 -- The most expensive runs of a range, read in cost order.
 CREATE INDEX runs_tenant_cost ON runs (tenant_id, total_cost_cents DESC, run_id);
+
+-- The Overview's highlights and decisions: the newest rows of each notable action.
+CREATE INDEX audit_logs_tenant_action_time ON audit_logs (tenant_id, action, timestamp, log_id);
+
+-- The Overview's health: open incidents of one severity, counted and their newest read per status.
+CREATE INDEX incidents_tenant_severity_status ON incidents (tenant_id, severity, status, created_at, incident_id);
