@@ -242,7 +242,7 @@ impl Gov {
     pub fn backfill_rollups(&self) -> Result<bool> {
         let now = self.clock.now();
         // Every start-up asks; only the first after the migration takes the lock.
-        if !self.db.read(|c| store::backfill_pending(c))? {
+        if !self.db.read(store::backfill_pending)? {
             return Ok(false);
         }
         self.db.write(move |c| {
