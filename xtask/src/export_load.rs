@@ -21,6 +21,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             release: options.release,
             database_url: options.database_url.clone(),
             sqlite_synchronous: options.sqlite_synchronous.clone(),
+            admin_key: None,
+            request_log: false,
         },
     )?;
     let mut client = Client::connect(&server.addr)?;

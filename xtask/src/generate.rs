@@ -13,11 +13,6 @@ pub struct Options {
     pub generate: GenerateOptions,
 }
 
-/// Where the last generated tenant is described.
-pub fn tenant_file(root: &Path) -> std::path::PathBuf {
-    root.join("target").join("generated-tenant.json")
-}
-
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let db_options = DbOptions { sqlite_sync: SqliteSync::Normal, min_idle: 0, ..Default::default() };
     let gov = Gov::connect(&options.database_url, &db_options)
@@ -42,12 +37,20 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .context("generating")?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "generated in {secs:.1}s: {} runs, {} steps, {} incidents, {} audit rows",
-        generated.runs, generated.steps, generated.incidents, generated.audit_rows
+        "generated in {secs:.1}s: {} runs, {} steps, {} cost records, {} signals, {} prevention records, \
+         {} incidents with {} events, {} audit rows",
+        generated.runs,
+        generated.steps,
+        generated.cost_records,
+        generated.signals,
+        generated.prevention_records,
+        generated.incidents,
+        generated.incident_events,
+        generated.audit_rows
     );
     println!("tenant {} ({})", generated.tenant_name, generated.tenant_id);
     println!("admin key {}", generated.admin_key);
-    let file = tenant_file(root);
+    let file = crate::tenant_file(root);
     std::fs::create_dir_all(file.parent().context("target dir")?)?;
     let doc = serde_json::json!({
         "database_url": options.database_url,
@@ -57,6 +60,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         "runs": generated.runs,
         "steps": generated.steps,
         "incidents": generated.incidents,
+        "incident_events": generated.incident_events,
+        "cost_records": generated.cost_records,
+        "prevention_records": generated.prevention_records,
+        "signals": generated.signals,
         "audit_rows": generated.audit_rows,
         "seconds": secs,
     });

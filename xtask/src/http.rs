@@ -48,9 +48,24 @@ impl Client {
         key: Option<&str>,
         body: Option<&str>,
     ) -> Result<Response> {
+        self.send_with(method, path, key, &[], body)
+    }
+
+    /// [`Client::send`] with more request headers.
+    pub fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Result<Response> {
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
         if let Some(key) = key {
             head.push_str(&format!("Authorization: Bearer {key}\r\n"));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
         let body = body.unwrap_or("");
         if !body.is_empty() {

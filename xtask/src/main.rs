@@ -1,7 +1,10 @@
 //! `cargo xtask`: project automation for the gov workspace, namely the layer lint
 //! (`cargo xtask layers`), the CI pipeline (`cargo xtask ci`), the OpenAPI check
-//! (`cargo xtask spec`) and the load harness (`cargo xtask load`).
+//! (`cargo xtask spec`), the load harness (`cargo xtask load`), the generator of a realistic
+//! tenant (`cargo xtask generate`, behind a feature) and the list benchmark over it (`cargo xtask
+//! bench-lists`).
 
+mod bench_lists;
 mod ci;
 mod export_load;
 #[cfg(feature = "generate")]
@@ -42,6 +45,13 @@ commands:
                   defaults: 1,000,000 runs x 10 steps, 100,000 incidents over 30 days);
                   prints the tenant and an admin key, kept in target/generated-tenant.json.
                   Build it in release: cargo run --release -p xtask --features generate -- generate ...
+  bench-lists [--database-url URL] [--requests N] [--tenant-file PATH] [--max-pages N]
+                  start a release gov on a generated tenant (default: the database and admin key
+                  of target/generated-tenant.json) and time, N sequential requests each (default
+                  200), page 1 and a deep page (next_cursor followed to the end or N pages,
+                  default 2000) of every list in the OpenAPI document, the overview, analytics and
+                  incident aggregates and a log search, against GET /healthz: p50 and p99 of the
+                  server's own time; prints a table, written to target/bench-lists.json
   help            print this message";
 
 fn main() -> ExitCode {
@@ -108,6 +118,22 @@ fn run(args: &[&str]) -> Result<()> {
             }
             load::run(&workspace_root()?, &options)
         }
+        ["bench-lists", flags @ ..] => {
+            let root = workspace_root()?;
+            let mut options = bench_lists::Options::new(&root);
+            let mut it = flags.iter();
+            while let Some(flag) = it.next() {
+                let mut value = || it.next().copied().with_context(|| format!("{flag} needs a value"));
+                match *flag {
+                    "--database-url" => options.database_url = Some(value()?.to_owned()),
+                    "--requests" => options.requests = value()?.parse().context("--requests")?,
+                    "--tenant-file" => options.tenant_file = value()?.into(),
+                    "--max-pages" => options.max_pages = value()?.parse().context("--max-pages")?,
+                    other => bail!("unknown flag for `bench-lists`: {other}\n\n{USAGE}"),
+                }
+            }
+            bench_lists::run(&root, &options)
+        }
         #[cfg(feature = "generate")]
         ["generate", flags @ ..] => generate::main(&workspace_root()?, flags),
         #[cfg(not(feature = "generate"))]
@@ -117,6 +143,11 @@ fn run(args: &[&str]) -> Result<()> {
         ),
         _ => bail!("unknown command: {}\n\n{USAGE}", args.join(" ")),
     }
+}
+
+/// Where `generate` describes the tenant it made (database, tenant, admin key) for `bench-lists`.
+fn tenant_file(root: &Path) -> PathBuf {
+    root.join("target").join("generated-tenant.json")
 }
 
 /// The workspace root: the parent of this crate's manifest directory.

@@ -77,7 +77,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
     let server = server::start(
         root,
-        &server::Options { release: false, database_url: None, sqlite_synchronous: "normal".into() },
+        &server::Options {
+            release: false,
+            database_url: None,
+            sqlite_synchronous: "normal".into(),
+            admin_key: None,
+            request_log: false,
+        },
     )?;
     let document = Client::connect(&server.addr)?.send("GET", "/api/openapi.json", None, None)?;
     if document.status != 200 {

@@ -1,18 +1,28 @@
 //! The realistic-tenant generator behind `cargo xtask generate`: a tenant, its admin key, a token
 //! limit policy and one real run are made through the facades (so the policy snapshot is real);
-//! then runs, traces, chained steps, incidents and audit rows are bulk-written in batches, one
-//! transaction per batch, while a producer thread builds the next batches. Everything is
-//! deterministic for a seed except the tenant, key, policy and snapshot ids.
+//! then the rows the step path and run completion write are bulk-written in batches, one
+//! transaction per batch, while a producer thread builds the next batches: runs, traces, chained
+//! steps, cost records, threshold signals, prevention records, incidents with their events, and
+//! audit rows. Every step is judged by the prevention engine against the run's snapshot, so its
+//! decision, NEAR and BREACH signals and prevention records are what the real path would write.
+//! Everything is deterministic for a seed except the tenant, key, policy and snapshot ids.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 
 use gov_evidence::chain;
+use gov_incident::Transition;
 use gov_model::{
-    Actor, AuditLogId, Incident, IncidentId, IncidentStatus, PolicyId, RuleType, Run, RunId, RunStatus,
-    RunTerminationReason, Severity, StepId, TenantId, Timestamp, TraceId, TraceStep, TraceSummary,
+    Actor, AuditLogId, BreachAction, CostRecord, CostRecordId, EnforcementMode, Incident, IncidentEvent,
+    IncidentId, PolicyId, PreventionRecord, PreventionRecordId, RuleType, Run, RunId, RunStatus,
+    RunTerminationReason, Severity, SignalId, SignalType, StepId, TenantId, ThresholdSignal, Timestamp,
+    TraceId, TraceStep, TraceSummary,
 };
+use gov_policy::{CompiledSnapshot, Metric};
+use gov_prevention::{Finding, Outcome, RunState, StepSignals};
 use gov_store::audit::NewAuditRow;
-use gov_store::bulk;
+use gov_store::bulk::{self, NewIncidentEvent};
 use serde_json::json;
 use uuid::{Builder, Uuid};
 
@@ -59,6 +69,10 @@ pub struct Generated {
     pub runs: u64,
     pub steps: u64,
     pub incidents: u64,
+    pub incident_events: u64,
+    pub cost_records: u64,
+    pub prevention_records: u64,
+    pub signals: u64,
     pub audit_rows: u64,
 }
 
@@ -68,7 +82,13 @@ struct Batch {
     runs: Vec<Run>,
     traces: Vec<TraceSummary>,
     steps: Vec<TraceStep>,
+    costs: Vec<CostRecord>,
+    signals: Vec<ThresholdSignal>,
+    prevention: Vec<PreventionRecord>,
     incidents: Vec<Incident>,
+    events: Vec<NewIncidentEvent>,
+    /// Per policy: breaches, and the incidents they opened (the policy's counts).
+    violations: BTreeMap<PolicyId, (i64, i64)>,
     audit: Vec<NewAuditRow>,
 }
 
@@ -113,17 +133,39 @@ fn micros(t: Timestamp) -> Timestamp {
 
 struct Plan {
     tenant: TenantId,
-    policy: PolicyId,
     snapshot_id: gov_model::SnapshotId,
     snapshot_hash: String,
+    /// The runs' frozen snapshot, which judges every generated step.
+    compiled: Arc<CompiledSnapshot>,
+    /// The snapshot's token limit: runs that are not to violate stay below it, the violating
+    /// ones reach it at their breaching step.
+    token_limit: i64,
+    /// Who starts and completes runs (the generator's actor).
     actor: String,
+    /// Who acknowledges and resolves incidents (the generator's admin key).
+    responder: String,
     opts: GenerateOptions,
     now: Timestamp,
 }
 
+/// The breach that stopped a run, as the step path records it.
+struct Stop {
+    index: i64,
+    at: Timestamp,
+    winner: Finding,
+    breaches: Vec<Finding>,
+}
+
+/// Why generating failed: the snapshot does not judge the planned steps as planned.
+fn unplanned(what: String) -> Error {
+    Error::Internal(format!(
+        "the tenant's policies {what}; generate into a tenant whose only policies are generated token limits"
+    ))
+}
+
 impl Plan {
     /// Builds the rows of runs `from..to`.
-    fn batch(&self, rng: &mut Rng, ids: &mut Rng, from: u64, to: u64) -> Batch {
+    fn batch(&self, rng: &mut Rng, ids: &mut Rng, from: u64, to: u64) -> Result<Batch> {
         let o = &self.opts;
         let span_us = i64::from(o.days.max(1)) * 86_400_000_000;
         // Leave the last hour free so every step of the most recent runs is in the past.
@@ -152,25 +194,73 @@ impl Plan {
             let trace_id = TraceId::from_uuid(ids.uuid_at(started));
             let n_steps = i64::from(o.steps_per_run);
             let stop_at = if violates { rng.range(1, n_steps.max(1)) } else { n_steps };
-            let incident_id = violates.then(|| IncidentId::from_uuid(Uuid::nil()));
             let mut prev = chain::genesis(trace_id);
             let (mut tokens, mut input, mut output, mut cost) = (0i64, 0i64, 0i64, 0.0f64);
             let mut at = started;
-            let mut last = started;
-            let mut violation_at = None;
+            let mut stop = None;
+            let first_step = b.steps.len();
             for index in 1..=stop_at {
                 at = micros(at + time::Duration::milliseconds(rng.range(200, 4_000)));
-                last = at;
-                let step_type = STEP_TYPES[((index - 1) as usize) % STEP_TYPES.len()];
+                let planned_block = violates && index == stop_at;
+                // The breaching step is a large model call; every other step keeps the run below
+                // the limit, as a run the policy did not stop must have stayed.
+                let step_type = if planned_block {
+                    "llm_call"
+                } else {
+                    STEP_TYPES[((index - 1) as usize) % STEP_TYPES.len()]
+                };
                 let is_llm = step_type == "llm_call" || step_type == "policy_check";
-                let (inp, out) = if is_llm {
-                    (rng.range(200, 2_000), rng.range(100, 1_500))
+                let (mut inp, mut out) = if is_llm {
+                    (rng.range(200, 2_200), rng.range(100, 1_500))
                 } else {
                     (rng.range(0, 300), 0)
                 };
+                if planned_block {
+                    inp = inp.max(self.token_limit - tokens - out) + rng.range(0, 2_000);
+                } else {
+                    let room = (self.token_limit - 1 - tokens).max(0);
+                    if inp + out > room {
+                        out = out.min(room / 2);
+                        inp = room - out;
+                    }
+                }
                 let step_cost =
                     if is_llm { ((inp + out) as f64 * 0.003 * 100.0).round() / 100.0 } else { 0.0 };
-                let blocked = violates && index == stop_at;
+                let model = is_llm.then(|| MODELS[rng.range(0, MODELS.len() as i64 - 1) as usize]);
+                let duration_ms = rng.range(20, 3_000);
+                let retrieved_documents = if step_type == "retrieval" { rng.range(1, 12) } else { 0 };
+                let state = RunState {
+                    agent_id: agent,
+                    human_actor_id: None,
+                    tokens_used: tokens,
+                    total_cost_cents: cost,
+                    step_count: index - 1,
+                    elapsed_seconds: (at - started).as_seconds_f64(),
+                };
+                let signals = StepSignals {
+                    step_type,
+                    tokens: inp + out,
+                    input_tokens: inp,
+                    output_tokens: out,
+                    cost_cents: step_cost,
+                    model,
+                    duration_ms,
+                    retrieved_documents,
+                };
+                let decision = gov_prevention::evaluate_step(&self.compiled, &state, &signals, &[], &[]);
+                let blocks = decision.outcome == Outcome::Block;
+                if blocks != planned_block {
+                    return Err(unplanned(format!(
+                        "answer {} to step {index} of a run planned to {} there",
+                        decision.outcome.as_str(),
+                        if planned_block { "stop" } else { "continue" }
+                    )));
+                }
+                // As `Verdict::policy_id` and `reason`: the winner, else the first NEAR, on a
+                // step that is not plainly allowed.
+                let noted = (decision.outcome != Outcome::Allow)
+                    .then(|| decision.winner.as_ref().or(decision.near.first()))
+                    .flatten();
                 let mut step = TraceStep {
                     step_id: StepId::from_uuid(ids.uuid_at(at)),
                     trace_id,
@@ -185,14 +275,13 @@ impl Plan {
                     input_tokens: inp,
                     output_tokens: out,
                     cost_cents: step_cost,
-                    duration_ms: rng.range(20, 3_000),
-                    model: is_llm.then(|| MODELS[rng.range(0, MODELS.len() as i64 - 1) as usize].to_owned()),
-                    retrieved_documents: if step_type == "retrieval" { rng.range(1, 12) } else { 0 },
+                    duration_ms,
+                    model: model.map(str::to_owned),
+                    retrieved_documents,
                     content_hash: None,
-                    decision: if blocked { "BLOCK" } else { "ALLOW" }.to_owned(),
-                    decision_policy_id: blocked.then_some(self.policy),
-                    decision_reason: blocked
-                        .then(|| "token_limit exceeded: run tokens over 10000".to_owned()),
+                    decision: decision.outcome.as_str().to_owned(),
+                    decision_policy_id: noted.map(|f| f.policy_id),
+                    decision_reason: noted.map(|f| f.reason.clone()),
                     prev_hash: prev,
                     chain_hash: String::new(),
                 };
@@ -202,22 +291,35 @@ impl Plan {
                 input += inp;
                 output += out;
                 cost += step_cost;
-                if blocked {
-                    violation_at = Some(at);
-                }
                 b.steps.push(step);
+                for near in &decision.near {
+                    b.signals.push(self.signal(ids, run_id, near, SignalType::Near, index, at));
+                }
+                if let Some(winner) = decision.winner.filter(|_| blocks) {
+                    if !matches!(winner.action, BreachAction::Stop) {
+                        return Err(unplanned(format!("{} a run instead of stopping it", winner.action)));
+                    }
+                    stop = Some(Stop { index, at, winner, breaches: decision.breaches });
+                } else if !decision.breaches.is_empty() {
+                    return Err(unplanned("warn of a breach the generator did not plan".to_owned()));
+                }
             }
-            let completed =
-                (status != RunStatus::Running).then(|| micros(last + time::Duration::milliseconds(500)));
-            let incident_id =
-                incident_id.map(|_| IncidentId::from_uuid(ids.uuid_at(violation_at.unwrap_or(last))));
+            let last = at;
+            let completed = match (&stop, status) {
+                (Some(stop), _) => Some(stop.at),
+                (None, RunStatus::Running) => None,
+                (None, _) => Some(micros(last + time::Duration::milliseconds(500))),
+            };
+            let incident_id = stop.as_ref().map(|s| IncidentId::from_uuid(ids.uuid_at(s.at)));
             let termination = match status {
                 RunStatus::Succeeded => Some(RunTerminationReason::Completed),
                 RunStatus::Failed => Some(RunTerminationReason::Failed),
-                RunStatus::FailedPolicy => Some(RunTerminationReason::BudgetExceeded),
+                RunStatus::FailedPolicy => Some(RunTerminationReason::PolicyBlock),
                 RunStatus::Cancelled => Some(RunTerminationReason::Cancelled),
                 _ => None,
             };
+            let violation =
+                stop.as_ref().map(|s| (s.index, s.at, s.winner.policy_id, s.winner.reason.clone()));
             let run = Run {
                 run_id,
                 tenant_id: self.tenant,
@@ -237,8 +339,8 @@ impl Plan {
                 policy_snapshot_id: self.snapshot_id,
                 policy_snapshot_hash: self.snapshot_hash.clone(),
                 termination_reason: termination,
-                stopped_at_step: violates.then_some(stop_at),
-                violation_policy_id: violates.then_some(self.policy),
+                stopped_at_step: violation.as_ref().map(|v| v.0),
+                violation_policy_id: violation.as_ref().map(|v| v.2),
                 incident_id,
                 trace_id,
                 head_hash: prev.clone(),
@@ -254,93 +356,255 @@ impl Plan {
                 agent_id: agent.to_owned(),
                 started_at: started,
                 completed_at: completed,
-                violation_step_index: violates.then_some(stop_at),
-                violation_timestamp: violation_at,
-                violation_policy_id: violates.then_some(self.policy),
-                violation_reason: violates.then(|| "token_limit exceeded: run tokens over 10000".to_owned()),
+                violation_step_index: violation.as_ref().map(|v| v.0),
+                violation_timestamp: violation.as_ref().map(|v| v.1),
+                violation_policy_id: violation.as_ref().map(|v| v.2),
+                violation_reason: violation.as_ref().map(|v| v.3.clone()),
                 incident_id,
                 head_hash: prev,
             });
+            let actor = self.actor.clone();
             self.audit(
                 ids,
                 &mut b,
+                &actor,
                 started,
                 "run.started",
                 "run",
                 run_id.to_string(),
-                json!({"agent_id": agent, "policy_snapshot_id": self.snapshot_id.to_string(), "policy_count": 1}),
+                json!({"agent_id": agent, "policy_snapshot_id": self.snapshot_id.to_string(), "policy_count": self.compiled_policy_count()}),
             );
-            if let (Some(incident_id), Some(created)) = (incident_id, violation_at) {
-                let (status, acked, resolved) = self.incident_status(rng, created);
-                b.incidents.push(Incident {
-                    incident_id,
-                    tenant_id: self.tenant,
-                    source_run_id: Some(run_id),
-                    policy_id: Some(self.policy),
-                    trace_id: Some(trace_id),
-                    severity: match rng.range(0, 9) {
-                        0 => Severity::Critical,
-                        1..=5 => Severity::High,
-                        6..=8 => Severity::Medium,
-                        _ => Severity::Low,
-                    },
-                    status,
-                    incident_type: "token_limit_exceeded".to_owned(),
-                    title: format!("Token Limit Policy breached by {agent}"),
-                    description: format!("run {run_id} exceeded the token limit at step {stop_at}"),
-                    step_index: Some(stop_at),
-                    escalation_level: 0,
-                    created_at: created,
-                    acknowledged_at: acked,
-                    escalated_at: None,
-                    resolved_at: resolved,
-                    resolution: resolved.map(|_| "limit raised for the agent after review".to_owned()),
-                });
-                self.audit(
-                    ids,
-                    &mut b,
-                    created,
-                    "incident.created",
-                    "incident",
-                    incident_id.to_string(),
-                    json!({"run_id": run_id.to_string(), "policy_id": self.policy.to_string()}),
-                );
-            }
             if let Some(done) = completed {
-                self.audit(
-                    ids,
-                    &mut b,
-                    done,
-                    "run.completed",
-                    "run",
-                    run_id.to_string(),
-                    json!({"status": status.as_str()}),
-                );
+                self.attribute_costs(ids, &mut b, first_step, done);
+            }
+            match (stop, incident_id, completed) {
+                (Some(stop), Some(incident_id), _) => {
+                    self.stop_run(rng, ids, &mut b, &run, incident_id, stop);
+                }
+                (_, _, Some(done)) => {
+                    let (action, details) = match status {
+                        RunStatus::Cancelled => ("run.cancelled", json!({})),
+                        _ => ("run.completed", json!({"status": status.as_str()})),
+                    };
+                    self.audit(ids, &mut b, &actor, done, action, "run", run_id.to_string(), details);
+                }
+                _ => {}
             }
             b.runs.push(run);
         }
         b.audit.sort_by_key(|a| a.timestamp);
-        b
+        Ok(b)
     }
 
-    /// Older incidents are mostly resolved, recent ones mostly open.
-    fn incident_status(
+    fn compiled_policy_count(&self) -> usize {
+        let mut ids: Vec<PolicyId> = self.compiled.checks().iter().map(|c| c.policy_id).collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    }
+
+    fn signal(
+        &self,
+        ids: &mut Rng,
+        run_id: RunId,
+        finding: &Finding,
+        kind: SignalType,
+        index: i64,
+        at: Timestamp,
+    ) -> ThresholdSignal {
+        ThresholdSignal {
+            signal_id: SignalId::from_uuid(ids.uuid_at(at)),
+            tenant_id: self.tenant,
+            run_id,
+            policy_id: finding.policy_id,
+            check_id: finding.check_id.clone(),
+            signal_type: kind,
+            metric: finding.metric.to_owned(),
+            value: finding.current_value,
+            limit_value: finding.limit,
+            percentage: finding.percentage,
+            step_index: index,
+            created_at: at,
+        }
+    }
+
+    /// What run completion attributes: one cost record per model of the run's steps (from
+    /// `first_step` in the batch), steps without a model under `unattributed`.
+    fn attribute_costs(&self, ids: &mut Rng, b: &mut Batch, first_step: usize, done: Timestamp) {
+        let mut by_model: BTreeMap<&str, CostRecord> = BTreeMap::new();
+        for step in &b.steps[first_step..] {
+            let model = step.model.as_deref().unwrap_or("unattributed");
+            let record = by_model.entry(model).or_insert_with(|| CostRecord {
+                cost_record_id: CostRecordId::from_uuid(ids.uuid_at(done)),
+                tenant_id: self.tenant,
+                run_id: step.run_id,
+                model: model.to_owned(),
+                input_tokens: 0,
+                output_tokens: 0,
+                tokens: 0,
+                cost_cents: 0.0,
+                step_count: 0,
+                created_at: done,
+            });
+            record.input_tokens += step.input_tokens;
+            record.output_tokens += step.output_tokens;
+            record.tokens += step.tokens;
+            record.cost_cents += step.cost_cents;
+            record.step_count += 1;
+        }
+        b.costs.extend(by_model.into_values());
+    }
+
+    /// What a stopping breach writes besides the step: BREACH signals and prevention records,
+    /// the policies' counts, the incident with its events (and the responder's acknowledgement
+    /// and resolution, with their audit rows), and the `run.stopped` audit row.
+    #[allow(clippy::too_many_arguments)]
+    fn stop_run(
         &self,
         rng: &mut Rng,
-        created: Timestamp,
-    ) -> (IncidentStatus, Option<Timestamp>, Option<Timestamp>) {
+        ids: &mut Rng,
+        b: &mut Batch,
+        run: &Run,
+        incident_id: IncidentId,
+        stop: Stop,
+    ) {
+        let Stop { index, at, winner, breaches } = stop;
+        for breach in &breaches {
+            b.signals.push(self.signal(ids, run.run_id, breach, SignalType::Breach, index, at));
+            let is_winner = breach.check_id == winner.check_id;
+            b.prevention.push(PreventionRecord {
+                record_id: PreventionRecordId::from_uuid(ids.uuid_at(at)),
+                tenant_id: self.tenant,
+                run_id: run.run_id,
+                policy_id: Some(breach.policy_id),
+                incident_id: is_winner.then_some(incident_id),
+                step_index: index,
+                action: breach.action,
+                decision: if breach.action.blocks() { "BLOCK" } else { "WARN" }.to_owned(),
+                violation_type: breach.violation_type,
+                metric: breach.metric.to_owned(),
+                current_value: Some(breach.current_value),
+                limit_value: breach.limit,
+                enforced: is_winner || !breach.action.blocks(),
+                reason: breach.reason.clone(),
+                created_at: at,
+            });
+            let counts = b.violations.entry(breach.policy_id).or_default();
+            counts.0 += 1;
+            counts.1 += i64::from(is_winner);
+        }
+        let opened = gov_incident::open(
+            incident_id,
+            &gov_incident::Breach {
+                tenant_id: self.tenant,
+                run_id: run.run_id,
+                trace_id: run.trace_id,
+                agent_id: &run.agent_id,
+                policy_id: Some(winner.policy_id),
+                policy_name: Some(&winner.policy_name),
+                violation_type: winner.violation_type,
+                severity: winner.severity,
+                action: winner.action,
+                step_index: index,
+                reason: &winner.reason,
+            },
+            at,
+        );
+        // One policy has one severity; a tenant's incidents are spread over several.
+        let opened = Incident {
+            severity: match rng.range(0, 9) {
+                0 => Severity::Critical,
+                1..=5 => Severity::High,
+                6..=8 => Severity::Medium,
+                _ => Severity::Low,
+            },
+            ..opened
+        };
+        self.event(ids, b, incident_id, "created", "system", &opened.title, at);
+        let (ack, resolve) = self.incident_response(rng, at);
+        let mut incident = opened;
+        let responder = self.responder.clone();
+        for (transition, when, note) in [
+            (Transition::Acknowledge, ack, None),
+            (Transition::Resolve, resolve, Some("limit raised for the agent after review")),
+        ] {
+            let Some(when) = when else { continue };
+            let Ok(next) = gov_incident::apply(&incident, transition, when, note) else { continue };
+            let (event, action) = match transition {
+                Transition::Acknowledge => ("acknowledged", "incident.acknowledged"),
+                Transition::Escalate => ("escalated", "incident.escalated"),
+                Transition::Resolve => ("resolved", "incident.resolved"),
+            };
+            self.event(ids, b, incident_id, event, &responder, note.unwrap_or_default(), when);
+            self.audit(
+                ids,
+                b,
+                &responder,
+                when,
+                action,
+                "incident",
+                incident_id.to_string(),
+                json!({ "from": incident.status.as_str(), "to": next.status.as_str(), "note": note }),
+            );
+            incident = next;
+        }
+        b.incidents.push(incident);
+        self.audit(
+            ids,
+            b,
+            "system",
+            at,
+            "run.stopped",
+            "run",
+            run.run_id.to_string(),
+            json!({
+                "step_index": index,
+                "termination_reason": RunTerminationReason::PolicyBlock.as_str(),
+                "policy_id": winner.policy_id.to_string(),
+                "incident_id": incident_id.to_string(),
+                "reason": winner.reason,
+            }),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        &self,
+        ids: &mut Rng,
+        b: &mut Batch,
+        incident_id: IncidentId,
+        event: &str,
+        actor: &str,
+        detail: &str,
+        at: Timestamp,
+    ) {
+        b.events.push(NewIncidentEvent {
+            event_id: ids.uuid_at(at),
+            event: IncidentEvent {
+                incident_id,
+                event: event.to_owned(),
+                actor: actor.to_owned(),
+                detail: detail.to_owned(),
+                timestamp: at,
+            },
+        });
+    }
+
+    /// When an incident opened at `created` is acknowledged and resolved, if it is: older
+    /// incidents are mostly resolved, recent ones mostly open; nothing happens after `now`.
+    fn incident_response(&self, rng: &mut Rng, created: Timestamp) -> (Option<Timestamp>, Option<Timestamp>) {
         let age_days = (self.now - created).whole_days();
         let r = rng.unit();
         let (resolved_share, acked_share) = if age_days > 7 { (0.85, 0.95) } else { (0.40, 0.70) };
         let ack = micros(created + time::Duration::minutes(rng.range(1, 60)));
         let res = micros(ack + time::Duration::minutes(rng.range(10, 600)));
-        let clamp = |t: Timestamp| if t > self.now { micros(self.now) } else { t };
+        let past = |t: Timestamp| (t <= self.now).then_some(t);
         if r < resolved_share {
-            (IncidentStatus::Resolved, Some(clamp(ack)), Some(clamp(res)))
+            (past(ack), past(ack).and(past(res)))
         } else if r < acked_share {
-            (IncidentStatus::Acknowledged, Some(clamp(ack)), None)
+            (past(ack), None)
         } else {
-            (IncidentStatus::Active, None, None)
+            (None, None)
         }
     }
 
@@ -349,6 +613,7 @@ impl Plan {
         &self,
         rng: &mut Rng,
         b: &mut Batch,
+        actor: &str,
         at: Timestamp,
         action: &str,
         resource_type: &str,
@@ -361,7 +626,7 @@ impl Plan {
         let row_hash = audit_chain::row_hash(RowContent {
             tenant_id: self.tenant,
             log_id: &log_id,
-            actor_id: &self.actor,
+            actor_id: actor,
             action,
             resource_type,
             resource_id: &resource_id,
@@ -370,7 +635,7 @@ impl Plan {
         });
         b.audit.push(NewAuditRow {
             id,
-            actor_id: self.actor.clone(),
+            actor_id: actor.to_owned(),
             action: action.to_owned(),
             resource_type: resource_type.to_owned(),
             resource_id,
@@ -419,16 +684,47 @@ impl Gov {
         )?;
         let started =
             self.start_run(&caller, None, NewRun { agent_id: "AGT-001".to_owned(), ..Default::default() })?;
+        let controls = self.db.read(|c| gov_store::policies::controls(c, tenant.id))?;
+        if controls.enforcement_mode != EnforcementMode::Enforce {
+            return Err(Error::Conflict(format!(
+                "tenant {} is in {} mode: the generator writes enforced stops",
+                tenant.name,
+                controls.enforcement_mode.as_str()
+            )));
+        }
+        let compiled = self
+            .snapshots
+            .verified(&started.run, &started.snapshot)
+            .map_err(|failure| Error::Internal(failure.0))?;
+        let token_limit = compiled
+            .checks()
+            .iter()
+            .filter(|c| c.metric() == Some(Metric::Tokens))
+            .filter_map(|c| c.limit())
+            .min_by(f64::total_cmp)
+            .ok_or_else(|| {
+                Error::Internal("the generated policy left no token check in the snapshot".into())
+            })?;
         let plan = Plan {
             tenant: tenant.id,
-            policy: policy.policy_id,
             snapshot_id: started.snapshot.snapshot_id,
             snapshot_hash: started.snapshot.content_hash.clone(),
+            compiled,
+            token_limit: token_limit.ceil() as i64,
             actor: actor.id.clone(),
+            responder: Actor::api_key(
+                &gov_model::Principal {
+                    tenant_id: tenant.id,
+                    api_key_id: key.key.id,
+                    scopes: key.key.scopes.clone(),
+                },
+                None,
+            )
+            .id,
             opts: opts.clone(),
             now: self.clock.now(),
         };
-        let (tx, rx) = sync_channel::<Batch>(2);
+        let (tx, rx) = sync_channel::<Result<Batch>>(2);
         let producer = std::thread::spawn(move || {
             // Contents follow the seed alone; ids also follow the tenant, so a reused tenant (or
             // another tenant of the same database) generated with the same seed gets fresh ids.
@@ -439,7 +735,9 @@ impl Gov {
             let mut from = 0;
             while from < plan.opts.runs {
                 let to = (from + step).min(plan.opts.runs);
-                if tx.send(plan.batch(&mut rng, &mut ids, from, to)).is_err() {
+                let batch = plan.batch(&mut rng, &mut ids, from, to);
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
                     return;
                 }
                 from = to;
@@ -453,26 +751,43 @@ impl Gov {
             runs: 0,
             steps: 0,
             incidents: 0,
+            incident_events: 0,
+            cost_records: 0,
+            prevention_records: 0,
+            signals: 0,
             audit_rows: 0,
         };
         let tenant_id = tenant.id;
         for batch in rx {
+            let batch = batch?;
             out.runs += batch.runs.len() as u64;
             out.steps += batch.steps.len() as u64;
             out.incidents += batch.incidents.len() as u64;
+            out.incident_events += batch.events.len() as u64;
+            out.cost_records += batch.costs.len() as u64;
+            out.prevention_records += batch.prevention.len() as u64;
+            out.signals += batch.signals.len() as u64;
             out.audit_rows += batch.audit.len() as u64;
             self.db.write(move |c| -> Result<()> {
                 bulk::insert_runs(c, &batch.runs)?;
-                // Traces name their incident (a foreign key): incidents first.
+                // Traces and prevention records name their incident (a foreign key): incidents first.
                 bulk::insert_incidents(c, &batch.incidents)?;
+                bulk::insert_incident_events(c, tenant_id, &batch.events)?;
                 bulk::insert_traces(c, &batch.traces)?;
                 bulk::insert_steps(c, &batch.steps)?;
+                bulk::insert_costs(c, &batch.costs)?;
+                bulk::insert_signals(c, &batch.signals)?;
+                bulk::insert_prevention(c, &batch.prevention)?;
+                for (policy, (violations, incidents)) in &batch.violations {
+                    bulk::add_violations(c, tenant_id, *policy, *violations, *incidents)?;
+                }
                 bulk::append_audit(c, tenant_id, batch.audit)?;
                 Ok(())
             })?;
             progress(out.runs);
         }
         producer.join().map_err(|_| Error::Internal("the generator's producer thread panicked".into()))?;
+        // rollups: rebuilt here once they exist
         Ok(out)
     }
 }

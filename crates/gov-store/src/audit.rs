@@ -17,7 +17,9 @@ use gov_model::{
 
 use crate::convert::to_db;
 use crate::db::{Inner, dispatch};
-use crate::models::audit_log::{AuditLogRow, AuditRecordRow, CheckpointRow, NewAuditLogRow};
+use crate::models::audit_log::{
+    AuditLogRow, AuditRecordRow, CheckpointRow, NewAuditLogRow, NumberedAuditLogRow,
+};
 use crate::schema::{audit_checkpoints, audit_logs};
 use crate::{Conn, StoreError};
 
@@ -45,7 +47,23 @@ pub struct NewAuditRow {
 
 /// Appends one audit row of `tenant`; its `seq` is assigned here (see the module doc).
 pub fn append(conn: &mut Conn<'_>, tenant: TenantId, new: NewAuditRow) -> Result<(), StoreError> {
-    let row = NewAuditLogRow {
+    let row = new_row(tenant, new);
+    match &mut conn.0 {
+        Inner::Sqlite(c) => {
+            let c = &mut **c;
+            let seq = next_sqlite_seq(c)?;
+            diesel::insert_into(audit_logs::table).values(&NumberedAuditLogRow { row, seq }).execute(c)?;
+        }
+        Inner::Pg(c) => {
+            diesel::insert_into(audit_logs::table).values(&row).execute(&mut **c)?;
+        }
+    }
+    Ok(())
+}
+
+/// The row stored for `new` (without `seq`, which the database or [`next_sqlite_seq`] assigns).
+pub(crate) fn new_row(tenant: TenantId, new: NewAuditRow) -> NewAuditLogRow {
+    NewAuditLogRow {
         log_id: new.id.to_string(),
         tenant_id: tenant.to_string(),
         actor_id: new.actor_id,
@@ -55,23 +73,16 @@ pub fn append(conn: &mut Conn<'_>, tenant: TenantId, new: NewAuditRow) -> Result
         timestamp: to_db(new.timestamp),
         details: new.details,
         row_hash: new.row_hash,
-    };
-    match &mut conn.0 {
-        Inner::Sqlite(c) => {
-            let c = &mut **c;
-            // Past the sealed numbers too, so rows deleted from the end are never renumbered
-            // into a sealed range.
-            let used: Option<i64> = audit_logs::table.select(max(audit_logs::seq)).first(c)?;
-            let sealed: Option<i64> =
-                audit_checkpoints::table.select(max(audit_checkpoints::to_seq)).first(c)?;
-            let seq = used.unwrap_or(0).max(sealed.unwrap_or(0)) + 1;
-            diesel::insert_into(audit_logs::table).values((&row, audit_logs::seq.eq(seq))).execute(c)?;
-        }
-        Inner::Pg(c) => {
-            diesel::insert_into(audit_logs::table).values(&row).execute(&mut **c)?;
-        }
     }
-    Ok(())
+}
+
+/// The `seq` of the next audit row on SQLite: one past the largest number in use or sealed, so
+/// rows deleted from the end are never renumbered into a sealed range. Safe because every SQLite
+/// write runs on the one writer thread.
+pub(crate) fn next_sqlite_seq(c: &mut diesel::SqliteConnection) -> QueryResult<i64> {
+    let used: Option<i64> = audit_logs::table.select(max(audit_logs::seq)).first(c)?;
+    let sealed: Option<i64> = audit_checkpoints::table.select(max(audit_checkpoints::to_seq)).first(c)?;
+    Ok(used.unwrap_or(0).max(sealed.unwrap_or(0)) + 1)
 }
 
 /// A tenant's audit rows, newest first.

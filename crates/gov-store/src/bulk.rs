@@ -3,19 +3,23 @@
 //! 32,766 bound variables per statement, so every batch is cut into chunks of at most
 //! [`MAX_VARIABLES`] variables.
 
-use diesel::dsl::max;
 use diesel::prelude::*;
-use gov_model::{Incident, Run, TenantId, TraceStep, TraceSummary};
-use time::PrimitiveDateTime;
+use gov_model::{
+    CostRecord, Incident, IncidentEvent, PolicyId, PreventionRecord, Run, TenantId, ThresholdSignal,
+    TraceStep, TraceSummary,
+};
 
-use crate::audit::NewAuditRow;
-use crate::convert::to_db;
+use crate::audit::{self, NewAuditRow};
 use crate::db::{Inner, dispatch};
-use crate::models::audit_log::NewAuditLogRow;
-use crate::models::incident::IncidentRow;
+use crate::models::audit_log::{NewAuditLogRow, NumberedAuditLogRow};
+use crate::models::evidence::{CostRow, PreventionRow, SignalRow};
+use crate::models::incident::{EventRow, IncidentRow};
 use crate::models::run::RunRow;
 use crate::models::trace::{StepRow, TraceRow};
-use crate::schema::{aos_trace_steps, aos_traces, audit_checkpoints, audit_logs, incidents, runs};
+use crate::schema::{
+    aos_trace_steps, aos_traces, audit_logs, cost_records, incident_events, incidents, policy_rules,
+    prevention_records, runs, threshold_signals,
+};
 use crate::{Conn, StoreError};
 
 /// Bound variables per statement, under SQLite's limit of 32,766.
@@ -61,69 +65,92 @@ pub fn insert_incidents(conn: &mut Conn<'_>, rows: &[Incident]) -> Result<(), St
     Ok(())
 }
 
-/// An audit row with its number, for SQLite (PostgreSQL numbers rows itself).
-#[derive(Insertable)]
-#[diesel(table_name = audit_logs, check_for_backend(diesel::sqlite::Sqlite))]
-struct NumberedAuditRow {
-    log_id: String,
-    tenant_id: String,
-    actor_id: String,
-    action: String,
-    resource_type: String,
-    resource_id: String,
-    timestamp: PrimitiveDateTime,
-    details: String,
-    row_hash: String,
-    seq: i64,
+/// An incident event with its id (the one-row write draws a fresh one).
+#[derive(Debug, Clone)]
+pub struct NewIncidentEvent {
+    pub event_id: uuid::Uuid,
+    pub event: IncidentEvent,
 }
 
-/// Appends audit rows of `tenant` in the given order (their hashes computed by the caller), numbered
-/// after every row and sealed range already there, as [`crate::audit::append`] numbers one.
+/// Inserts incident events of `tenant`.
+pub fn insert_incident_events(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    rows: &[NewIncidentEvent],
+) -> Result<(), StoreError> {
+    let rows: Vec<EventRow> =
+        rows.iter().map(|e| EventRow::from_model(e.event_id, tenant, &e.event)).collect();
+    for chunk in rows.chunks(chunk_rows(7)) {
+        dispatch!(conn, |c| diesel::insert_into(incident_events::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Inserts cost records.
+pub fn insert_costs(conn: &mut Conn<'_>, rows: &[CostRecord]) -> Result<(), StoreError> {
+    let rows: Vec<CostRow> = rows.iter().map(CostRow::from_model).collect();
+    for chunk in rows.chunks(chunk_rows(10)) {
+        dispatch!(conn, |c| diesel::insert_into(cost_records::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Inserts prevention records.
+pub fn insert_prevention(conn: &mut Conn<'_>, rows: &[PreventionRecord]) -> Result<(), StoreError> {
+    let rows: Vec<PreventionRow> = rows.iter().map(PreventionRow::from_model).collect();
+    for chunk in rows.chunks(chunk_rows(15)) {
+        dispatch!(conn, |c| diesel::insert_into(prevention_records::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Inserts threshold signals (at most one per run, check and type, as the one-row write keeps).
+pub fn insert_signals(conn: &mut Conn<'_>, rows: &[ThresholdSignal]) -> Result<(), StoreError> {
+    let rows: Vec<SignalRow> = rows.iter().map(SignalRow::from_model).collect();
+    for chunk in rows.chunks(chunk_rows(12)) {
+        dispatch!(conn, |c| diesel::insert_into(threshold_signals::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Adds `violations` and `incidents` to a policy's counts, as
+/// [`crate::policies::record_violation`] adds one violation at a time.
+pub fn add_violations(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    policy: PolicyId,
+    violations: i64,
+    incidents: i64,
+) -> Result<(), StoreError> {
+    let (t, p) = (tenant.to_string(), policy.to_string());
+    dispatch!(conn, |c| diesel::update(
+        policy_rules::table.filter(policy_rules::tenant_id.eq(&t).and(policy_rules::policy_id.eq(&p)))
+    )
+    .set((
+        policy_rules::violation_count.eq(policy_rules::violation_count + violations),
+        policy_rules::incident_count.eq(policy_rules::incident_count + incidents),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Appends audit rows of `tenant` in the given order (their hashes computed by the caller),
+/// numbered as [`crate::audit::append`] numbers one.
 pub fn append_audit(conn: &mut Conn<'_>, tenant: TenantId, rows: Vec<NewAuditRow>) -> Result<(), StoreError> {
-    let convert = |new: NewAuditRow| NewAuditLogRow {
-        log_id: new.id.to_string(),
-        tenant_id: tenant.to_string(),
-        actor_id: new.actor_id,
-        action: new.action,
-        resource_type: new.resource_type,
-        resource_id: new.resource_id,
-        timestamp: to_db(new.timestamp),
-        details: new.details,
-        row_hash: new.row_hash,
-    };
+    let rows = rows.into_iter().map(|new| audit::new_row(tenant, new));
     match &mut conn.0 {
         Inner::Sqlite(c) => {
             let c = &mut **c;
-            let used: Option<i64> = audit_logs::table.select(max(audit_logs::seq)).first(c)?;
-            let sealed: Option<i64> =
-                audit_checkpoints::table.select(max(audit_checkpoints::to_seq)).first(c)?;
-            let first = used.unwrap_or(0).max(sealed.unwrap_or(0)) + 1;
-            let rows: Vec<NumberedAuditRow> = rows
-                .into_iter()
-                .zip(first..)
-                .map(|(new, seq)| {
-                    let r = convert(new);
-                    NumberedAuditRow {
-                        log_id: r.log_id,
-                        tenant_id: r.tenant_id,
-                        actor_id: r.actor_id,
-                        action: r.action,
-                        resource_type: r.resource_type,
-                        resource_id: r.resource_id,
-                        timestamp: r.timestamp,
-                        details: r.details,
-                        row_hash: r.row_hash,
-                        seq,
-                    }
-                })
-                .collect();
+            let first = audit::next_sqlite_seq(c)?;
+            let rows: Vec<NumberedAuditLogRow> =
+                rows.zip(first..).map(|(row, seq)| NumberedAuditLogRow { row, seq }).collect();
             for chunk in rows.chunks(chunk_rows(10)) {
                 diesel::insert_into(audit_logs::table).values(chunk).execute(c)?;
             }
         }
         Inner::Pg(c) => {
             let c = &mut **c;
-            let rows: Vec<NewAuditLogRow> = rows.into_iter().map(convert).collect();
+            let rows: Vec<NewAuditLogRow> = rows.collect();
             for chunk in rows.chunks(chunk_rows(9)) {
                 diesel::insert_into(audit_logs::table).values(chunk).execute(c)?;
             }

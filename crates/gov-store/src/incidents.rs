@@ -138,15 +138,14 @@ pub fn record_event(
     detail: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let row = EventRow {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        incident_id: incident.to_string(),
-        tenant_id: tenant.to_string(),
+    let event = IncidentEvent {
+        incident_id: incident,
         event: event.to_owned(),
         actor: actor.to_owned(),
         detail: detail.to_owned(),
-        timestamp: to_db(now),
+        timestamp: now,
     };
+    let row = EventRow::from_model(uuid::Uuid::now_v7(), tenant, &event);
     dispatch!(conn, |c| diesel::insert_into(incident_events::table).values(&row).execute(c))?;
     Ok(())
 }

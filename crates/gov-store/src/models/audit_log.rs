@@ -53,6 +53,15 @@ pub(crate) struct NewAuditLogRow {
     pub row_hash: String,
 }
 
+/// A new row with its `seq`, for SQLite (PostgreSQL numbers rows itself).
+#[derive(Insertable)]
+#[diesel(table_name = audit_logs, check_for_backend(diesel::sqlite::Sqlite))]
+pub(crate) struct NumberedAuditLogRow {
+    #[diesel(embed)]
+    pub row: NewAuditLogRow,
+    pub seq: i64,
+}
+
 /// A row as stored, for hashing and verification.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_logs, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]

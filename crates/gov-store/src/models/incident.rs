@@ -1,7 +1,7 @@
 //! Rows of `incidents`, `incident_comments` and `incident_events`.
 
 use diesel::prelude::*;
-use gov_model::{Incident, IncidentComment, IncidentEvent};
+use gov_model::{Incident, IncidentComment, IncidentEvent, TenantId};
 use time::PrimitiveDateTime;
 
 use crate::StoreError;
@@ -112,6 +112,18 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
+    pub fn from_model(event_id: uuid::Uuid, tenant: TenantId, e: &IncidentEvent) -> Self {
+        Self {
+            event_id: event_id.to_string(),
+            incident_id: e.incident_id.to_string(),
+            tenant_id: tenant.to_string(),
+            event: e.event.clone(),
+            actor: e.actor.clone(),
+            detail: e.detail.clone(),
+            timestamp: to_db(e.timestamp),
+        }
+    }
+
     pub fn into_model(self) -> Result<IncidentEvent, StoreError> {
         Ok(IncidentEvent {
             incident_id: parse("incident_events.incident_id", &self.incident_id)?,
