@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, raw_count};
 
 fn options(tenant: &str) -> gov_facades::GenerateOptions {
     gov_facades::GenerateOptions {
@@ -121,6 +121,32 @@ async fn a_generated_tenant_reads_back_with_valid_chains_and_linked_incidents() 
     }
     let audit = get("/api/v1/logs/audit/integrity".into()).await;
     assert_eq!(audit["valid"], true, "{audit}");
+    // The rollups count what the bulk writes put in: Analytics over whole hours (rollups) and
+    // cut a second off each end (rows at the ends) agree on what lies inside.
+    let t = generated.tenant_id;
+    let n = |sql: String| raw_count(app.db_url(), &sql);
+    assert_eq!(
+        n(format!(
+            "SELECT CAST(COALESCE(SUM(runs), 0) AS BIGINT) AS n FROM run_rollups WHERE tenant_id = '{t}'"
+        )),
+        n(format!(
+            "SELECT COUNT(*) AS n FROM runs WHERE tenant_id = '{t}' AND status NOT IN ('queued', 'running', 'paused')"
+        )),
+    );
+    assert_eq!(
+        n(format!(
+            "SELECT CAST(COALESCE(SUM(records), 0) AS BIGINT) AS n FROM cost_rollups WHERE tenant_id = '{t}'"
+        )),
+        n(format!("SELECT COUNT(*) AS n FROM cost_records WHERE tenant_id = '{t}'")),
+    );
+    assert_eq!(
+        n(format!(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM policy_rollups WHERE tenant_id = '{t}' AND kind = 'NEAR'"
+        )),
+        n(format!(
+            "SELECT COUNT(*) AS n FROM threshold_signals WHERE tenant_id = '{t}' AND signal_type = 'NEAR'"
+        )),
+    );
 
     // Another tenant sees none of it.
     let other = app.create_tenant("other");

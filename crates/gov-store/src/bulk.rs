@@ -158,3 +158,9 @@ pub fn append_audit(conn: &mut Conn<'_>, tenant: TenantId, rows: Vec<NewAuditRow
     }
     Ok(())
 }
+
+/// Refreshes the query planner's statistics (SQLite `ANALYZE`, PostgreSQL `ANALYZE`).
+pub fn analyze(conn: &mut Conn<'_>) -> Result<(), StoreError> {
+    dispatch!(conn, |c| diesel::sql_query("ANALYZE").execute(c))?;
+    Ok(())
+}
