@@ -716,7 +716,7 @@ impl Gov {
                 &gov_model::Principal {
                     tenant_id: tenant.id,
                     api_key_id: key.key.id,
-                    scopes: key.key.scopes.clone(),
+                    scopes: key.key.scopes,
                 },
                 None,
             )
