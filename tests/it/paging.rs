@@ -54,6 +54,11 @@ async fn following_next_cursor_visits_every_item_once_in_order_on_both_backends(
         ("/api/v1/activity/?page_size=2&agent_id=agent-1", "run_id"),
         ("/api/v1/traces/?page_size=3", "trace_id"),
         ("/api/v1/logs/audit?page_size=2", "log_id"),
+        // The merged Logs view: three topics in one (time, id) order.
+        ("/api/v1/logs/?page_size=3", "log_id"),
+        ("/api/v1/logs/?topic=audit&page_size=2", "log_id"),
+        ("/api/v1/logs/?topic=llm_runs&page_size=2", "log_id"),
+        ("/api/v1/logs/system?page_size=1", "log_id"),
         ("/api/v1/connectivity/api-keys/?page_size=1", "key_id"),
     ] {
         let walked = walk(&app, path, field).await;
@@ -88,9 +93,13 @@ async fn a_cursor_gov_did_not_issue_is_422_naming_the_field() {
     for path in [
         "/api/v1/incidents/?cursor=bm90LWEtY3Vyc29y".to_owned(),
         "/api/v1/activity/?cursor=%21%21".to_owned(),
+        "/api/v1/logs/?cursor=%21%21".to_owned(),
+        "/api/v1/logs/?topic=system&cursor=bm90LWEtY3Vyc29y".to_owned(),
         // A cursor of a list ordered by another kind of key.
         format!("/api/v1/activity/?cursor={int_cursor}"),
         format!("/api/v1/incidents/?cursor={int_cursor}"),
+        format!("/api/v1/logs/?cursor={int_cursor}"),
+        format!("/api/v1/logs/system?cursor={int_cursor}"),
     ] {
         let body: Value =
             error(app.get(&path).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;

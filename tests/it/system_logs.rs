@@ -189,6 +189,117 @@ async fn bad_input_is_422_naming_the_field() {
     )
     .await;
     assert_eq!(body["error"]["details"]["field"], "topic");
+    for cursor in ["!!", "bm90LWEtY3Vyc29y"] {
+        let body = error(
+            app.post("/api/v1/logs/search", &json!({"cursor": cursor})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["error"]["details"]["field"], "cursor");
+    }
+}
+
+/// Follows `next_cursor` of a log search with `body` to the end: the items, and how many pages.
+async fn search_walk(app: &TestApp, key: &str, body: Value) -> (Vec<Value>, usize) {
+    let (mut items, mut body) = (Vec::new(), body);
+    for pages in 1.. {
+        let res = app.request(Method::POST, "/api/v1/logs/search", key).json(&body).send().await.unwrap();
+        let page = json(res, StatusCode::OK).await;
+        assert_eq!(page["pagination"]["page"], pages, "{}", page["pagination"]);
+        let got = page["items"].as_array().unwrap();
+        assert!(got.len() <= body["page_size"].as_u64().unwrap() as usize);
+        items.extend(got.iter().cloned());
+        match page["pagination"]["next_cursor"].as_str() {
+            Some(c) => body["cursor"] = c.into(),
+            None => return (items, pages),
+        }
+        assert!(pages < 200, "the walk does not end");
+    }
+    unreachable!()
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items.iter().map(|i| i["log_id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_search_walks_by_cursor_in_the_merged_order() {
+    let app = TestApp::spawn().await;
+    let (_, incident_id) = scenario(&app).await;
+    let key = app.admin_key.clone();
+    let body = json!({"incident_id": incident_id, "page_size": 200});
+    let whole = json(app.post("/api/v1/logs/search", &body).await, StatusCode::OK).await;
+    let whole = whole["items"].as_array().unwrap().clone();
+    assert!(whole.len() >= 3, "{whole:?}");
+    let (walked, pages) = search_walk(&app, &key, json!({"incident_id": incident_id, "page_size": 1})).await;
+    assert_eq!(ids(&walked), ids(&whole));
+    assert!(pages >= whole.len());
+    let (walked, _) = search_walk(&app, &key, json!({"page_size": 4})).await;
+    let all = json(app.get("/api/v1/logs/?page_size=200").await, StatusCode::OK).await;
+    assert_eq!(ids(&walked), ids(all["items"].as_array().unwrap()));
+}
+
+/// A tenant with more audit rows than the count cap: totals stop counting, and a substring
+/// search examines a bounded stretch per page yet finds an old row by walking.
+#[tokio::test]
+async fn totals_are_capped_and_a_substring_search_finds_old_rows_by_walking() {
+    let app = TestApp::spawn().await;
+    let options = gov_facades::GenerateOptions {
+        tenant_name: "big".to_owned(),
+        runs: 5_500,
+        steps_per_run: 1,
+        incidents: 5,
+        days: 3,
+        seed: 3,
+        batch_runs: 2_000,
+    };
+    let generated = app.gov.generate(&options, &mut |_| {}).unwrap();
+    let key = generated.admin_key.clone();
+    let get = |path: &'static str| {
+        let req = app.request(Method::GET, path, &key);
+        async move { json(req.send().await.unwrap(), StatusCode::OK).await }
+    };
+    let audit = get("/api/v1/logs/?topic=audit").await;
+    assert_eq!(audit["pagination"]["total_exact"], false, "{}", audit["pagination"]);
+    assert_eq!(audit["pagination"]["total"], gov_model::COUNT_CAP);
+    let runs = get("/api/v1/logs/?topic=llm_runs").await;
+    assert_eq!(
+        (runs["pagination"]["total"].as_i64(), runs["pagination"]["total_exact"].as_bool()),
+        (Some(5_501), Some(true))
+    );
+    let all = get("/api/v1/logs/").await;
+    let system = get("/api/v1/logs/?topic=system").await["pagination"]["total"].as_i64().unwrap();
+    assert_eq!(all["pagination"]["total_exact"], false);
+    assert_eq!(all["pagination"]["total"].as_i64().unwrap(), gov_model::COUNT_CAP + 5_501 + system);
+
+    // The oldest run's rows: a needle behind more rows than one page examines.
+    let oldest = get("/api/v1/activity/?direction=asc&page_size=1").await;
+    let run_id = oldest["items"][0]["run_id"].as_str().unwrap().to_owned();
+    let (found, pages) =
+        search_walk(&app, &key, json!({"text": run_id.to_uppercase(), "topic": "audit", "page_size": 50}))
+            .await;
+    assert!(pages > 2, "{pages} pages");
+    // run.started, and run.completed unless the run is still running.
+    assert!(!found.is_empty(), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|i| i["resource_id"] == run_id.as_str() || i["context"].to_string().contains(&run_id))
+    );
+    // By run: the trace (found by its index) and the audit rows, newest first, in one walk.
+    let (found, _) = search_walk(&app, &key, json!({"run_id": run_id, "page_size": 50})).await;
+    let topics: Vec<&str> = found.iter().map(|i| i["topic"].as_str().unwrap()).collect();
+    assert!(topics.contains(&"llm_runs") && topics.contains(&"audit"), "{topics:?}");
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let keys: Vec<(time::OffsetDateTime, String)> = found
+        .iter()
+        .map(|i| {
+            let t = time::OffsetDateTime::parse(i["timestamp"].as_str().unwrap(), rfc3339).unwrap();
+            (t, i["log_id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] > w[1]), "not newest first: {keys:?}");
 }
 
 #[tokio::test]

@@ -7,11 +7,11 @@
 //! once per key ([`record_once`]).
 
 use gov_model::{
-    AuditEntry, AuditLogId, LogLevel, LogSource, Page, PageRequest, SystemLog, SystemLogId, TenantId,
-    Timestamp, TraceId, TraceSummary,
+    AuditEntry, AuditLogId, LogLevel, LogSource, Page, PageRequest, Source, SystemLog, SystemLogId, TenantId,
+    TimeKey, Timestamp, TraceId, TraceSummary, merge,
 };
 use gov_store::audit::TimeRange;
-use gov_store::log_search::{self, AuditSearch, TraceSearch};
+use gov_store::log_search::{self, AuditSearch, Slice, TraceSearch};
 use gov_store::system_logs::{self, SystemLogFilter};
 use gov_store::{Conn, StoreError};
 use serde_json::Value;
@@ -134,6 +134,11 @@ impl LogEntry {
             LogEntry::Audit(a) => *a.id.as_uuid(),
         }
     }
+
+    /// The entry's place in the merged order (newest first); the topics share it.
+    pub fn key(&self) -> TimeKey {
+        (self.timestamp(), self.id())
+    }
 }
 
 /// A search across topics; `None` fields match everything. A filter that a topic has no field
@@ -250,7 +255,10 @@ impl Gov {
         Ok(self.db.read(|c| system_logs::list(c, tenant, filter, page))?)
     }
 
-    /// Entries of every topic `search` selects, merged newest first (`timestamp`, then id).
+    /// Entries of every topic `search` selects, merged newest first (`timestamp`, then id), by
+    /// keyset: the topics share that order, so after a cursor each reads at most the page and a
+    /// probe row from its `(tenant_id, time, id)` index. `?page=N` reads each topic's first
+    /// `offset + limit` rows instead. Totals are the topics' capped totals, summed.
     pub fn search_logs(
         &self,
         tenant: TenantId,
@@ -262,34 +270,22 @@ impl Gov {
         {
             return Err(Error::invalid("from", "must not be after `to`"));
         }
-        // Each topic's first `offset + limit` rows hold the merged page.
-        // Read by position (the merge has no single key to seek by): one probe row past the page
-        // says whether a next page exists.
-        let (offset, need) = (page.rows_before(), page.rows_before() + page.probe_limit());
+        let after = page.cursor().map(|c| c.time_key().ok_or(StoreError::BadCursor)).transpose()?;
         let selected: Vec<LogsTopic> = LogsTopic::ALL.into_iter().filter(|t| search.wants(*t)).collect();
-        let one = selected.len() == 1;
-        let (skip, take) = if one { (offset, page.probe_limit()) } else { (0, need) };
-        let (mut items, total) = self.db.read(|c| {
-            let mut items = Vec::new();
-            let mut total = 0;
-            for topic in &selected {
-                let (mut rows, n) = self.topic_rows(c, tenant, *topic, search, skip, take)?;
-                items.append(&mut rows);
-                total += n;
-            }
-            Ok::<_, Error>((items, total))
+        // One topic skips in SQL; several read the rows before the page too and skip after merging.
+        let (skip, slice) = match selected.as_slice() {
+            [_] => (0, Slice { after, offset: page.offset(), limit: page.probe_limit() }),
+            _ => (page.offset(), Slice { after, offset: 0, limit: page.offset() + page.probe_limit() }),
+        };
+        let sources = self.db.read(|c| {
+            selected
+                .iter()
+                .map(|topic| self.topic_rows(c, tenant, *topic, search, slice))
+                .collect::<Result<Vec<_>>>()
         })?;
-        if !one {
-            items.sort_by_key(|e| std::cmp::Reverse((e.timestamp(), e.id())));
-            items = items
-                .into_iter()
-                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-                .take(usize::try_from(page.probe_limit()).unwrap_or(usize::MAX))
-                .collect();
-        }
-        Ok(Page::from_probe(items, gov_model::Total::Exact(total), page, |_| {
-            (gov_model::SortKey::Int(0), String::new())
-        }))
+        let mut merged = merge(sources, LogEntry::key, usize::try_from(slice.limit).unwrap_or(usize::MAX));
+        merged.rows.drain(..usize::try_from(skip).unwrap_or(usize::MAX).min(merged.rows.len()));
+        Ok(Page::from_source(merged, page, LogEntry::key))
     }
 
     fn topic_rows(
@@ -298,9 +294,8 @@ impl Gov {
         tenant: TenantId,
         topic: LogsTopic,
         s: &LogSearch,
-        offset: i64,
-        limit: i64,
-    ) -> Result<(Vec<LogEntry>, i64)> {
+        slice: Slice,
+    ) -> Result<Source<LogEntry>> {
         Ok(match topic {
             LogsTopic::System => {
                 let filter = SystemLogFilter {
@@ -311,8 +306,7 @@ impl Gov {
                     context_contains: s.run_id.iter().chain(s.incident_id.iter()).cloned().collect(),
                     text: s.text.clone(),
                 };
-                let (rows, n) = system_logs::search(c, tenant, &filter, offset, limit)?;
-                (rows.into_iter().map(LogEntry::System).collect(), n)
+                system_logs::search(c, tenant, &filter, slice)?.map(LogEntry::System)
             }
             LogsTopic::Audit => {
                 let filter = AuditSearch {
@@ -323,8 +317,7 @@ impl Gov {
                     mentions: s.run_id.iter().chain(s.incident_id.iter()).cloned().collect(),
                     text: s.text.clone(),
                 };
-                let (rows, n) = log_search::audit(c, tenant, &filter, offset, limit)?;
-                (rows.into_iter().map(LogEntry::Audit).collect(), n)
+                log_search::audit(c, tenant, &filter, slice)?.map(LogEntry::Audit)
             }
             LogsTopic::LlmRuns => {
                 let filter = TraceSearch {
@@ -334,8 +327,7 @@ impl Gov {
                     incident_id: s.incident_id.clone(),
                     text: s.text.clone(),
                 };
-                let (rows, n) = log_search::traces(c, tenant, &filter, offset, limit)?;
-                (rows.into_iter().map(LogEntry::LlmRun).collect(), n)
+                log_search::traces(c, tenant, &filter, slice)?.map(LogEntry::LlmRun)
             }
         })
     }

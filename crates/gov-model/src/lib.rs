@@ -8,6 +8,7 @@ mod export;
 mod ids;
 mod incident;
 mod levers;
+mod merge;
 mod page;
 mod policy;
 mod principal;
@@ -35,6 +36,7 @@ pub use levers::{
     GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
     RiskLedgerDay, RiskPolicy,
 };
+pub use merge::{Source, TimeKey, merge};
 pub use page::{
     COUNT_CAP, Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, SortDirection, SortKey, Total,
 };

@@ -5,11 +5,11 @@
 //! an equal key in order, so a deep page costs what page 1 costs. Totals are counted only up to
 //! [`COUNT_CAP`] rows: past it, the page says its total is a lower bound.
 
-use gov_model::{COUNT_CAP, PageRequest, SortKey};
+use gov_model::{COUNT_CAP, PageRequest, SortKey, TimeKey};
 use time::PrimitiveDateTime;
 
 use crate::StoreError;
-use crate::convert::to_db;
+use crate::convert::{from_db, parse, to_db};
 
 /// The cursor of a list ordered by a time column, as column values.
 pub(crate) fn time_cursor(page: &PageRequest) -> Result<Option<(PrimitiveDateTime, String)>, StoreError> {
@@ -19,6 +19,16 @@ pub(crate) fn time_cursor(page: &PageRequest) -> Result<Option<(PrimitiveDateTim
             SortKey::Int(_) | SortKey::Real(_) => Err(StoreError::BadCursor),
         })
         .transpose()
+}
+
+/// A `(time, id)` position as column values.
+pub(crate) fn db_key((t, id): TimeKey) -> (PrimitiveDateTime, String) {
+    (to_db(t), id.to_string())
+}
+
+/// Column values of a `(time, id)` position read back.
+pub(crate) fn time_key(column: &str, (t, id): (PrimitiveDateTime, String)) -> Result<TimeKey, StoreError> {
+    Ok((from_db(t), parse(column, &id)?))
 }
 
 /// The cursor of a list ordered by an integer column.
@@ -61,6 +71,20 @@ macro_rules! after_cursor {
     };
 }
 pub(crate) use after_cursor;
+
+/// Keeps the rows at or newer than `floor` (`Option<(key, id)>`) in `(col, id)` order: the
+/// stretch a bounded scan examined, down to its last row.
+macro_rules! not_older {
+    ($q:expr, $floor:expr, $col:expr, $id:expr) => {
+        match $floor {
+            None => $q,
+            Some((k, i)) => $q
+                .filter($col.ge(k.clone()))
+                .filter($col.gt(k.clone()).or($col.eq(k.clone()).and($id.ge(i.clone())))),
+        }
+    };
+}
+pub(crate) use not_older;
 
 /// The count of `filtered()` (a closure building the boxed query), exact up to the cap:
 /// first whether a row exists past the cap (an index walk of at most the cap's rows), then,

@@ -2,13 +2,15 @@
 //! `tenant_id` NULL is an event of the whole deployment and is shown to every tenant.
 
 use diesel::prelude::*;
-use gov_model::{LogLevel, Page, PageRequest, SystemLog, SystemLogId, TenantId, Total};
-
-use crate::paging::position_only;
+use gov_model::{
+    LogLevel, Page, PageRequest, SortDirection, Source, SystemLog, SystemLogId, TenantId, TimeKey, merge,
+};
 
 use crate::audit::TimeRange;
 use crate::convert::{from_db, json, parse, to_db};
 use crate::db::dispatch;
+use crate::log_search::{SCAN_ROWS, Slice, scanned_total};
+use crate::paging::{after_cursor, capped_total, db_key, not_older, time_key};
 use crate::schema::system_logs;
 use crate::{Conn, StoreError};
 
@@ -115,38 +117,85 @@ pub fn get(conn: &mut Conn<'_>, tenant: TenantId, id: SystemLogId) -> Result<Sys
     row.into_model()
 }
 
-/// The rows the tenant may see matching `filter`, newest first (`timestamp`, then `log_id`).
+/// The rows the tenant may see matching `filter`, newest first (`timestamp`, then `log_id`),
+/// by keyset after the page's cursor, with a capped total.
 pub fn list(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     filter: &SystemLogFilter,
     page: PageRequest,
 ) -> Result<Page<SystemLog>, StoreError> {
-    let (items, total) = search(conn, tenant, filter, page.rows_before(), page.probe_limit())?;
-    Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
+    let after = page.cursor().map(|c| c.time_key().ok_or(StoreError::BadCursor)).transpose()?;
+    let slice = Slice { after, offset: page.offset(), limit: page.probe_limit() };
+    let source = search(conn, tenant, filter, slice)?;
+    Ok(Page::from_source(source, page, key))
 }
 
-/// The rows the tenant may see matching `filter`, newest first, `offset`/`limit` applied, with
-/// the number of matching rows. Bounded by tenant (or NULL) and the `(tenant_id, timestamp)`
-/// index; text is matched within that range.
+/// A row's place in the newest-first order.
+pub fn key(l: &SystemLog) -> TimeKey {
+    (l.timestamp, *l.log_id.as_uuid())
+}
+
+/// One page of the rows the tenant may see matching `filter`, newest first. The tenant's rows
+/// and the deployment's (`tenant_id` NULL) are read as two ranges of the
+/// `(tenant_id, timestamp, log_id)` index and merged: one query with `OR` would sort them.
 pub fn search(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     filter: &SystemLogFilter,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<SystemLog>, i64), StoreError> {
-    let t = tenant.to_string();
+    slice: Slice,
+) -> Result<Source<SystemLog>, StoreError> {
+    // Each range reads the rows before the page too, so the merge can skip them.
+    let each = Slice { offset: 0, limit: slice.offset + slice.limit, ..slice };
+    let ours = owned_by(conn, Some(tenant), filter, each)?;
+    let deployment = owned_by(conn, None, filter, each)?;
+    let mut merged = merge(vec![ours, deployment], key, usize::try_from(each.limit).unwrap_or(usize::MAX));
+    merged.rows.drain(..usize::try_from(slice.offset).unwrap_or(usize::MAX).min(merged.rows.len()));
+    Ok(merged)
+}
+
+/// One page of the tenant's rows (`Some`) or the deployment's (`None`) matching `filter`.
+fn owned_by(
+    conn: &mut Conn<'_>,
+    owner: Option<TenantId>,
+    filter: &SystemLogFilter,
+    slice: Slice,
+) -> Result<Source<SystemLog>, StoreError> {
+    let t = owner.map(|t| t.to_string());
     let level = filter.level.map(|l| l.as_str());
     let from = filter.range.from.map(to_db);
     let to = filter.range.to.map(to_db);
+    let after = slice.after.map(db_key);
+    let scan = !filter.context_contains.is_empty() || filter.text.is_some();
     let contains: Vec<String> = filter.context_contains.iter().map(|s| contains_pattern(s)).collect();
     let text = filter.text.as_deref().map(|s| contains_pattern(&s.to_lowercase()));
-    let (rows, total): (Vec<SystemLogRow>, i64) = dispatch!(conn, |c| {
+    let (rows, total, floor) = dispatch!(conn, |c| {
+        let range = || {
+            let mut q = system_logs::table.into_boxed();
+            q = match &t {
+                Some(t) => q.filter(system_logs::tenant_id.eq(t)),
+                None => q.filter(system_logs::tenant_id.is_null()),
+            };
+            if let Some(v) = from {
+                q = q.filter(system_logs::timestamp.ge(v));
+            }
+            if let Some(v) = to {
+                q = q.filter(system_logs::timestamp.le(v));
+            }
+            q
+        };
+        let floor: Option<(time::PrimitiveDateTime, String)> = if scan {
+            after_cursor!(range(), &after, SortDirection::Desc, system_logs::timestamp, system_logs::log_id)
+                .order((system_logs::timestamp.desc(), system_logs::log_id.desc()))
+                .select((system_logs::timestamp, system_logs::log_id))
+                .offset(SCAN_ROWS - 1)
+                .first(c)
+                .optional()?
+        } else {
+            None
+        };
         let filtered = || {
-            let mut q = system_logs::table
-                .filter(system_logs::tenant_id.eq(&t).or(system_logs::tenant_id.is_null()))
-                .into_boxed();
+            let mut q = range();
             if let Some(v) = level {
                 q = q.filter(system_logs::level.eq(v));
             }
@@ -155,12 +204,6 @@ pub fn search(
             }
             if let Some(v) = &filter.event {
                 q = q.filter(system_logs::event.eq(v));
-            }
-            if let Some(v) = from {
-                q = q.filter(system_logs::timestamp.ge(v));
-            }
-            if let Some(v) = to {
-                q = q.filter(system_logs::timestamp.le(v));
             }
             for p in &contains {
                 q = q.filter(system_logs::context.like(p.clone()).escape('\\'));
@@ -175,15 +218,24 @@ pub fn search(
             }
             q
         };
-        let total = filtered().count().get_result(c)?;
-        let rows = filtered()
+        let total = if scan { None } else { Some(capped_total!(filtered, system_logs::log_id, c)) };
+        let q = after_cursor!(
+            filtered(),
+            &after,
+            SortDirection::Desc,
+            system_logs::timestamp,
+            system_logs::log_id
+        );
+        let rows: Vec<SystemLogRow> = not_older!(q, &floor, system_logs::timestamp, system_logs::log_id)
             .order((system_logs::timestamp.desc(), system_logs::log_id.desc()))
-            .limit(limit)
-            .offset(offset)
+            .limit(slice.limit)
+            .offset(slice.offset)
             .select(SystemLogRow::as_select())
             .load(c)?;
-        Ok::<_, diesel::result::Error>((rows, total))
+        Ok::<_, diesel::result::Error>((rows, total, floor))
     })?;
-    let items = rows.into_iter().map(SystemLogRow::into_model).collect::<Result<_, _>>()?;
-    Ok((items, total))
+    let total = total.unwrap_or_else(|| scanned_total(&slice, floor.is_some(), rows.len()));
+    let floor = floor.map(|k| time_key("system_logs.log_id", k)).transpose()?;
+    let rows = rows.into_iter().map(SystemLogRow::into_model).collect::<Result<_, _>>()?;
+    Ok(Source { rows, total, floor })
 }

@@ -325,7 +325,10 @@ pub struct LogSearchIn {
     pub cursor: Option<String>,
 }
 
-/// Searches every log topic; the answer is an O2 list of the merged shape, newest first.
+/// Searches every log topic; the answer is an O2 list of the merged shape, newest first. With a
+/// substring filter (`text`, or `run_id`/`incident_id` inside details and context) each page
+/// examines a bounded stretch of rows: it may hold fewer than `page_size` items, even none, and
+/// still have a `next_cursor` that goes on with older entries.
 #[utoipa::path(operation_id = "search_logs", tag = "logs", request_body = LogSearchIn, security(("bearer" = [])),
     responses((status = 200, body = ListResponse<LogItemOut>), (status = 422, body = ErrorBody)))]
 #[post("/logs/search")]
