@@ -319,7 +319,7 @@ pub fn stopped_runs(
 
 const STOPPED_RUN: &str = "SELECT r.run_id, r.agent_id, r.policy_snapshot_id, r.total_cost_cents AS cost_cents, r.started_at, \
        (SELECT s.timestamp FROM incidents i JOIN aos_trace_steps s \
-          ON s.tenant_id = i.tenant_id AND s.run_id = i.source_run_id AND s.step_index = i.step_index \
+          ON s.trace_id = r.trace_id AND s.step_index = i.step_index AND s.tenant_id = i.tenant_id \
         WHERE i.tenant_id = r.tenant_id AND i.incident_id = r.incident_id AND i.source_run_id = r.run_id) AS stop_at, \
        (SELECT MIN(e.timestamp) FROM incident_events e \
         WHERE e.tenant_id = r.tenant_id AND e.incident_id = r.incident_id \
@@ -342,8 +342,8 @@ pub fn stop_facts(
     }
     let d = Dialect::of(conn);
     let sql = d.sql(
-        "SELECT (SELECT s.timestamp FROM incidents i JOIN aos_trace_steps s \
-              ON s.tenant_id = i.tenant_id AND s.run_id = i.source_run_id AND s.step_index = i.step_index \
+        "SELECT (SELECT s.timestamp FROM incidents i JOIN runs r ON r.tenant_id = i.tenant_id AND r.run_id = i.source_run_id \
+              JOIN aos_trace_steps s ON s.trace_id = r.trace_id AND s.step_index = i.step_index AND s.tenant_id = i.tenant_id \
             WHERE i.tenant_id = $1 AND i.incident_id = $3 AND i.source_run_id = $2) AS stop_at, \
            (SELECT MIN(e.timestamp) FROM incident_events e \
             WHERE e.tenant_id = $1 AND e.incident_id = $3 AND e.event <> 'created' AND e.actor <> 'system') AS first_response"
