@@ -1,9 +1,9 @@
 //! Read-only searches over the audit trail and the trace summaries for the unified Logs view
 //! (`/logs/`, `/logs/search`). Each reads one page of one topic by keyset: bounded by tenant and
 //! ordered newest first on the `(tenant_id, time, id)` indexes, after the page's cursor, with a
-//! capped count. Substring filters (and audit `actor_id`, `resource_type`) cannot use an index,
-//! so a search with one examines at most [`SCAN_ROWS`] rows of the range per page instead of
-//! counting.
+//! capped count. Substring filters (and audit `actor_id`, `resource_type`, system `level`,
+//! `source`, `event`) cannot use an index, so a search with one examines at most
+//! [`SCAN_ROWS`] rows of the range per page instead of counting.
 
 use diesel::prelude::*;
 use gov_model::{

@@ -166,7 +166,12 @@ fn owned_by(
     let from = filter.range.from.map(to_db);
     let to = filter.range.to.map(to_db);
     let after = slice.after.map(db_key);
-    let scan = !filter.context_contains.is_empty() || filter.text.is_some();
+    // No index serves these, and a tenant's events grow without bound: scan, do not count.
+    let scan = !filter.context_contains.is_empty()
+        || filter.text.is_some()
+        || filter.level.is_some()
+        || filter.source.is_some()
+        || filter.event.is_some();
     let contains: Vec<String> = filter.context_contains.iter().map(|s| contains_pattern(s)).collect();
     let text = filter.text.as_deref().map(|s| contains_pattern(&s.to_lowercase()));
     let (rows, total, floor) = dispatch!(conn, |c| {
