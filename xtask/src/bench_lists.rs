@@ -1,8 +1,9 @@
 //! `cargo xtask bench-lists`: the read side of a generated tenant (`cargo xtask generate`) over
 //! HTTP. Starts a release `gov` on the generated database with the tenant's admin key, finds every
 //! list in the served OpenAPI document (a GET whose 200 answer has `items` and `pagination`), and
-//! times page 1 and a deep page of each (reached by following `next_cursor` to the end, or
-//! `--max-pages` pages), then the console's aggregates and a log search, against `GET /healthz`.
+//! times page 1 and a deep page of each (reached by following `next_cursor` to the end, or for
+//! `--max-pages` pages or `--max-secs`), then the console's aggregates and a log search, against
+//! `GET /healthz`.
 //! Times are the server's own (the `ms` of its request log line, `observe.rs`), matched to each
 //! request by its `x-request-id`; client wall times are reported beside them.
 
@@ -23,11 +24,19 @@ pub struct Options {
     pub tenant_file: PathBuf,
     /// How many pages to follow at most to reach a list's deep page.
     pub max_pages: usize,
+    /// Time budget of one timed request: it stops after this long, with at least 3 requests.
+    pub max_secs: u64,
 }
 
 impl Options {
     pub fn new(root: &Path) -> Self {
-        Options { database_url: None, requests: 200, tenant_file: crate::tenant_file(root), max_pages: 2_000 }
+        Options {
+            database_url: None,
+            requests: 200,
+            tenant_file: crate::tenant_file(root),
+            max_pages: 2_000,
+            max_secs: 60,
+        }
     }
 }
 
@@ -37,9 +46,12 @@ struct Row {
     name: String,
     method: &'static str,
     path: String,
+    requests: usize,
     p50_ms: f64,
     p99_ms: f64,
     client_p50_ms: f64,
+    /// A request took longer than the time budget (and was abandoned).
+    timed_out: bool,
     note: String,
 }
 
@@ -90,31 +102,68 @@ impl Bench {
         Ok((value, server_ms, client_ms))
     }
 
-    /// Times `probe` `n` times, after a few untimed requests to warm caches.
-    fn time(&mut self, probe: &Probe, n: usize) -> Result<Row> {
-        for _ in 0..(n / 10).max(1) {
-            self.send(probe.method, &probe.path, probe.body.as_deref())?;
-        }
-        let (mut server, mut client) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for _ in 0..n {
-            let (_, s, c) = self.send(probe.method, &probe.path, probe.body.as_deref())?;
-            server.push(s);
-            client.push(c);
-        }
-        Ok(Row {
+    /// Times `probe` `n` times, after a few untimed requests to warm caches; a slow one stops
+    /// after `budget` (with at least 3 timed requests). A request that takes longer than
+    /// `budget` stops it at once: `Row::timed_out`, and this connection is left unusable.
+    fn time(&mut self, probe: &Probe, n: usize, budget: Duration) -> Result<Row> {
+        let mut row = Row {
             name: probe.name.clone(),
             method: probe.method,
             path: probe.path.clone(),
-            p50_ms: percentile(&mut server, 50.0),
-            p99_ms: percentile(&mut server, 99.0),
-            client_p50_ms: percentile(&mut client, 50.0),
+            requests: 0,
+            p50_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            client_p50_ms: f64::NAN,
+            timed_out: false,
             note: probe.note.clone(),
-        })
+        };
+        self.client.set_timeout(budget)?;
+        let started = Instant::now();
+        for _ in 0..(n / 10).max(1) {
+            match self.send(probe.method, &probe.path, probe.body.as_deref()) {
+                Err(e) if timed_out(&e) => return Ok(Row { timed_out: true, ..row }),
+                other => other?,
+            };
+            if started.elapsed() > budget / 10 {
+                break;
+            }
+        }
+        let started = Instant::now();
+        let (mut server, mut client) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            if i >= 3 && started.elapsed() > budget {
+                break;
+            }
+            match self.send(probe.method, &probe.path, probe.body.as_deref()) {
+                Ok((_, s, c)) => {
+                    server.push(s);
+                    client.push(c);
+                }
+                Err(e) if timed_out(&e) => {
+                    row.timed_out = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        row.requests = server.len();
+        if !server.is_empty() {
+            row.p50_ms = percentile(&mut server, 50.0);
+            row.p99_ms = percentile(&mut server, 99.0);
+            row.client_p50_ms = percentile(&mut client, 50.0);
+        }
+        Ok(row)
     }
 
     /// The deep page of a list: follows `next_cursor` from page 1 to the last page, or for
-    /// `max_pages` pages. `None` when the list has one page.
-    fn deep_page(&mut self, path: &str, max_pages: usize) -> Result<Option<(String, String)>> {
+    /// `max_pages` pages or `budget`. `None` when the list has one page.
+    fn deep_page(
+        &mut self,
+        path: &str,
+        max_pages: usize,
+        budget: Duration,
+    ) -> Result<Option<(String, String)>> {
+        let started = Instant::now();
         let (first, _, _) = self.send("GET", path, None)?;
         let Some(mut cursor) = next_cursor(&first) else { return Ok(None) };
         let mut before = items(&first);
@@ -123,7 +172,7 @@ impl Bench {
             let url = format!("{path}{sep}cursor={cursor}");
             let (page, _, _) = self.send("GET", &url, None)?;
             match next_cursor(&page) {
-                Some(next) if pages < max_pages => {
+                Some(next) if pages < max_pages && started.elapsed() < budget => {
                     before += items(&page);
                     cursor = next;
                 }
@@ -133,6 +182,12 @@ impl Bench {
         }
         Ok(Some((format!("{path}{sep}cursor={cursor}"), format!("page 2, after {before} items"))))
     }
+}
+
+/// Whether a request failed by waiting longer than the read timeout.
+fn timed_out(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
 }
 
 fn next_cursor(page: &Value) -> Option<String> {
@@ -229,18 +284,23 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     if options.requests == 0 {
         bail!("--requests must be at least 1");
     }
-    let mut server = server::start(
-        root,
-        &server::Options {
-            release: true,
-            database_url: Some(database_url.clone()),
-            sqlite_synchronous: "full".into(),
-            admin_key: Some(key.clone()),
-            request_log: true,
-        },
-    )?;
-    let log = server.requests.take().context("gov's request log")?;
-    let mut bench = Bench { client: Client::connect(&server.addr)?, key, log, next_id: 0 };
+    let start = || -> Result<(server::Server, Bench)> {
+        let mut server = server::start(
+            root,
+            &server::Options {
+                release: true,
+                database_url: Some(database_url.clone()),
+                sqlite_synchronous: "full".into(),
+                admin_key: Some(key.clone()),
+                request_log: true,
+            },
+        )?;
+        let log = server.requests.take().context("gov's request log")?;
+        let mut client = Client::connect(&server.addr)?;
+        client.set_timeout(Duration::from_secs(options.max_secs.max(30)))?;
+        Ok((server, Bench { client, key: key.clone(), log, next_id: 0 }))
+    };
+    let (mut server, mut bench) = start()?;
     let (doc, _, _) = bench.send("GET", "/api/openapi.json", None)?;
     let (paths, skipped) = lists(&doc);
     if paths.is_empty() {
@@ -261,7 +321,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     eprintln!("finding the deep page of {} lists (at most {} pages each)", paths.len(), options.max_pages);
     for path in paths.iter().filter(|p| !extra_paths.contains(&p.as_str())) {
         probes.push(Probe::get(format!("{path} p1"), path.clone(), ""));
-        if let Some((url, note)) = bench.deep_page(path, options.max_pages)? {
+        let started = Instant::now();
+        if let Some((url, note)) =
+            bench.deep_page(path, options.max_pages, Duration::from_secs(options.max_secs))?
+        {
+            eprintln!("  {path}: {note} ({:.1}s)", started.elapsed().as_secs_f64());
             probes.push(Probe::get(format!("{path} deep"), url, note));
         }
     }
@@ -279,7 +343,15 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let mut rows = Vec::new();
     for probe in &probes {
         eprintln!("  {} {}", probe.method, probe.path);
-        rows.push(bench.time(probe, options.requests)?);
+        let row = bench.time(probe, options.requests, Duration::from_secs(options.max_secs))?;
+        if row.timed_out {
+            // gov is still computing the abandoned answer: start afresh so it does not weigh on
+            // the next measurements.
+            eprintln!("  (over {} s: gov is restarted)", options.max_secs);
+            drop((server, bench));
+            (server, bench) = start()?;
+        }
+        rows.push(row);
     }
     let baseline = rows[0].p50_ms;
     print_table(&rows, baseline, options.requests);
@@ -298,9 +370,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             "name": r.name,
             "method": r.method,
             "path": r.path,
+            "requests": r.requests,
             "p50_ms": r.p50_ms,
             "p99_ms": r.p99_ms,
             "client_p50_ms": r.client_p50_ms,
+            "timed_out": r.timed_out,
             "p50_over_baseline": r.p50_ms / baseline,
             "note": r.note,
         })).collect::<Vec<_>>(),
@@ -308,23 +382,32 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     });
     std::fs::write(&out, serde_json::to_string_pretty(&doc)?)?;
     println!("written {}", out.display());
-    drop(server);
+    drop((server, bench));
     Ok(())
 }
 
 fn print_table(rows: &[Row], baseline: f64, n: usize) {
-    println!("{n} sequential requests each; server time in ms (client wall time p50 beside it)");
+    println!("up to {n} sequential requests each (n); server time in ms, client wall time p50 beside it");
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    println!("{:<width$}  {:>8}  {:>8}  {:>8}  {:>8}  note", "list", "p50", "p99", "x base", "client");
+    println!(
+        "{:<width$}  {:>4}  {:>9}  {:>9}  {:>8}  {:>9}  note",
+        "request", "n", "p50", "p99", "x base", "client"
+    );
     for r in rows {
+        let note = if r.timed_out {
+            format!("a request took longer than --max-secs and was abandoned {}", r.note)
+        } else {
+            r.note.clone()
+        };
         println!(
-            "{:<width$}  {:>8.3}  {:>8.3}  {:>8.1}  {:>8.3}  {}",
+            "{:<width$}  {:>4}  {:>9.3}  {:>9.3}  {:>8.1}  {:>9.3}  {}",
             r.name,
+            r.requests,
             r.p50_ms,
             r.p99_ms,
             r.p50_ms / baseline,
             r.client_p50_ms,
-            r.note
+            note.trim_end()
         );
     }
 }

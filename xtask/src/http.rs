@@ -40,6 +40,12 @@ impl Client {
         Ok(Client { reader: BufReader::new(stream.try_clone()?), writer: stream, host: addr.to_owned() })
     }
 
+    /// How long a read may wait (30 s from `connect`).
+    pub fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
+        self.writer.set_read_timeout(Some(timeout))?;
+        Ok(())
+    }
+
     /// Sends one request and reads the whole response (which must carry a Content-Length).
     pub fn send(
         &mut self,

@@ -45,13 +45,15 @@ commands:
                   defaults: 1,000,000 runs x 10 steps, 100,000 incidents over 30 days);
                   prints the tenant and an admin key, kept in target/generated-tenant.json.
                   Build it in release: cargo run --release -p xtask --features generate -- generate ...
-  bench-lists [--database-url URL] [--requests N] [--tenant-file PATH] [--max-pages N]
+  bench-lists [--database-url URL] [--requests N] [--tenant-file PATH] [--max-pages N] [--max-secs S]
                   start a release gov on a generated tenant (default: the database and admin key
                   of target/generated-tenant.json) and time, N sequential requests each (default
-                  200), page 1 and a deep page (next_cursor followed to the end or N pages,
-                  default 2000) of every list in the OpenAPI document, the overview, analytics and
-                  incident aggregates and a log search, against GET /healthz: p50 and p99 of the
-                  server's own time; prints a table, written to target/bench-lists.json
+                  200), page 1 and a deep page (next_cursor followed to the end, or for N pages,
+                  default 2000, or S seconds) of every list in the OpenAPI document, the
+                  overview, analytics and incident aggregates and a log search, against
+                  GET /healthz: p50 and p99 of the server's own time. Each request stops after S
+                  seconds (default 60) once timed 3 times. Prints a table, written to
+                  target/bench-lists.json
   help            print this message";
 
 fn main() -> ExitCode {
@@ -129,6 +131,7 @@ fn run(args: &[&str]) -> Result<()> {
                     "--requests" => options.requests = value()?.parse().context("--requests")?,
                     "--tenant-file" => options.tenant_file = value()?.into(),
                     "--max-pages" => options.max_pages = value()?.parse().context("--max-pages")?,
+                    "--max-secs" => options.max_secs = value()?.parse().context("--max-secs")?,
                     other => bail!("unknown flag for `bench-lists`: {other}\n\n{USAGE}"),
                 }
             }

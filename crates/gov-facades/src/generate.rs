@@ -135,6 +135,7 @@ struct Plan {
     tenant: TenantId,
     snapshot_id: gov_model::SnapshotId,
     snapshot_hash: String,
+    policy_count: i32,
     /// The runs' frozen snapshot, which judges every generated step.
     compiled: Arc<CompiledSnapshot>,
     /// The snapshot's token limit: runs that are not to violate stay below it, the violating
@@ -372,7 +373,7 @@ impl Plan {
                 "run.started",
                 "run",
                 run_id.to_string(),
-                json!({"agent_id": agent, "policy_snapshot_id": self.snapshot_id.to_string(), "policy_count": self.compiled_policy_count()}),
+                json!({"agent_id": agent, "policy_snapshot_id": self.snapshot_id.to_string(), "policy_count": self.policy_count}),
             );
             if let Some(done) = completed {
                 self.attribute_costs(ids, &mut b, first_step, done);
@@ -394,13 +395,6 @@ impl Plan {
         }
         b.audit.sort_by_key(|a| a.timestamp);
         Ok(b)
-    }
-
-    fn compiled_policy_count(&self) -> usize {
-        let mut ids: Vec<PolicyId> = self.compiled.checks().iter().map(|c| c.policy_id).collect();
-        ids.sort();
-        ids.dedup();
-        ids.len()
     }
 
     fn signal(
@@ -458,7 +452,6 @@ impl Plan {
     /// What a stopping breach writes besides the step: BREACH signals and prevention records,
     /// the policies' counts, the incident with its events (and the responder's acknowledgement
     /// and resolution, with their audit rows), and the `run.stopped` audit row.
-    #[allow(clippy::too_many_arguments)]
     fn stop_run(
         &self,
         rng: &mut Rng,
@@ -709,6 +702,7 @@ impl Gov {
             tenant: tenant.id,
             snapshot_id: started.snapshot.snapshot_id,
             snapshot_hash: started.snapshot.content_hash.clone(),
+            policy_count: started.snapshot.policy_count,
             compiled,
             token_limit: token_limit.ceil() as i64,
             actor: actor.id.clone(),
