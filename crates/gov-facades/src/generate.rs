@@ -149,6 +149,11 @@ struct Plan {
     now: Timestamp,
 }
 
+/// Runs started this close to the end of the span may still be live (microseconds).
+const LIVE_WINDOW_US: i64 = 2 * 3_600_000_000;
+/// Of the runs older than that, one in this many is left `running` (an agent that died).
+const ABANDONED_EVERY: u64 = 10_007;
+
 /// The breach that stopped a run, as the step path records it.
 struct Stop {
     index: i64,
@@ -180,16 +185,22 @@ impl Plan {
             let agent = AGENTS[rng.range(0, AGENTS.len() as i64 - 1) as usize];
             let violates = i % stride == 0 && i / stride < o.incidents;
             let r = rng.unit();
+            // Runs of the last two hours may still be going; an older run is left `running` only
+            // when its agent died without ending it (one in ABANDONED_EVERY).
             let status = if violates {
                 RunStatus::FailedPolicy
+            } else if i % ABANDONED_EVERY == 1 {
+                RunStatus::Running
             } else if r < 0.90 {
                 RunStatus::Succeeded
             } else if r < 0.95 {
                 RunStatus::Failed
             } else if r < 0.98 {
                 RunStatus::Cancelled
-            } else {
+            } else if offset >= usable - LIVE_WINDOW_US {
                 RunStatus::Running
+            } else {
+                RunStatus::Cancelled
             };
             let run_id = RunId::from_uuid(ids.uuid_at(started));
             let trace_id = TraceId::from_uuid(ids.uuid_at(started));

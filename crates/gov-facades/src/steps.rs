@@ -248,11 +248,16 @@ impl Gov {
         self.db.write(move |c| {
             let locked = runs::get_for_update(c, caller.tenant_id, run_id).or_not_found("run")?;
             may_drive(&locked.run, &key)?;
-            let mut run = locked.run;
-            refuse_if_closed(&run)?;
-            let verdict = gov.judge(c, &run, locked.override_count, &step, now, Mode::Record)?;
+            let before = locked.run;
+            refuse_if_closed(&before)?;
+            let verdict = gov.judge(c, &before, locked.override_count, &step, now, Mode::Record)?;
+            let mut run = before.clone();
             let (step, incident_id) = gov.enforce(c, &caller, &mut run, &step, &verdict, now)?;
-            runs::save(c, &run, locked.override_count)?;
+            if run.only_progressed_from(&before) {
+                runs::save_progress(c, &run)?;
+            } else {
+                runs::save(c, &run, locked.override_count)?;
+            }
             Ok(StepOutcome { step, verdict, run, incident_id })
         })
     }

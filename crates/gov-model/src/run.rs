@@ -116,3 +116,81 @@ pub struct Run {
     pub head_hash: String,
     pub metadata: serde_json::Value,
 }
+
+impl Run {
+    /// Whether `self` differs from `before` only in what every recorded step changes: the
+    /// counters and the chain head (then the store writes just those).
+    pub fn only_progressed_from(&self, before: &Run) -> bool {
+        let rewound = Run {
+            step_count: before.step_count,
+            tokens_used: before.tokens_used,
+            input_tokens: before.input_tokens,
+            output_tokens: before.output_tokens,
+            total_cost_cents: before.total_cost_cents,
+            head_hash: before.head_hash.clone(),
+            ..self.clone()
+        };
+        rewound == *before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> Run {
+        Run {
+            run_id: RunId::new(),
+            tenant_id: TenantId::new(),
+            agent_id: "agent".into(),
+            goal: None,
+            human_actor_id: None,
+            domain: None,
+            api_key_id: None,
+            status: RunStatus::Running,
+            started_at: time::OffsetDateTime::UNIX_EPOCH,
+            completed_at: None,
+            tokens_used: 10,
+            input_tokens: 6,
+            output_tokens: 4,
+            total_cost_cents: 1.5,
+            step_count: 1,
+            policy_snapshot_id: SnapshotId::new(),
+            policy_snapshot_hash: "h".into(),
+            termination_reason: None,
+            stopped_at_step: None,
+            violation_policy_id: None,
+            incident_id: None,
+            trace_id: TraceId::new(),
+            head_hash: "a".into(),
+            metadata: serde_json::json!({}),
+        }
+    }
+
+    #[test]
+    fn only_progressed_from() {
+        let before = run();
+        let cases: [(&str, fn(&mut Run), bool); 6] = [
+            ("unchanged", |_| {}, true),
+            ("a step", |r| {
+                r.step_count += 1;
+                r.tokens_used += 5;
+                r.input_tokens += 5;
+                r.total_cost_cents += 0.25;
+                r.head_hash = "b".into();
+            }, true),
+            ("stopped", |r| {
+                r.step_count += 1;
+                r.status = RunStatus::FailedPolicy;
+            }, false),
+            ("paused", |r| r.status = RunStatus::Paused, false),
+            ("a violation noted", |r| r.violation_policy_id = Some(PolicyId::new()), false),
+            ("an inflection", |r| r.stopped_at_step = Some(2), false),
+        ];
+        for (name, change, expected) in cases {
+            let mut after = before.clone();
+            change(&mut after);
+            assert_eq!(after.only_progressed_from(&before), expected, "{name}");
+        }
+    }
+}

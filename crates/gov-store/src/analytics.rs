@@ -287,7 +287,9 @@ pub fn cost_total(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Resul
     Ok(rows.first().map_or(0.0, |r| r.cost_cents))
 }
 
-/// The `limit` runs started in range with the highest cost (ties: newest id last).
+/// The `limit` runs started in range with the highest cost (ties: lower id first). The ended runs
+/// are read in order on their final cost's index, the live ones (few) from their status; the two
+/// lists are merged.
 pub fn top_runs(
     conn: &mut Conn<'_>,
     tenant: TenantId,
@@ -295,12 +297,21 @@ pub fn top_runs(
     limit: i64,
 ) -> Result<Vec<RunCost>, StoreError> {
     let d = Dialect::of(conn);
-    let runs = runs_in_range(range);
-    let sql = d.sql(format!(
-        "SELECT r.run_id, r.agent_id, r.status, r.total_cost_cents AS cost_cents, r.tokens_used AS tokens, r.started_at \
-         {runs} ORDER BY r.total_cost_cents DESC, r.run_id LIMIT {limit}"
+    let select = "SELECT r.run_id, r.agent_id, r.status, r.total_cost_cents AS cost_cents, \
+                  r.tokens_used AS tokens, r.started_at";
+    let ended = d.sql(format!(
+        "{select} {} AND r.final_cost_cents IS NOT NULL ORDER BY r.final_cost_cents DESC, r.run_id LIMIT {limit}",
+        runs_in_range(&Range { live_only: false, ..range.clone() })
     ));
-    ranged!(conn, sql, tenant, range, RunCost)
+    let live = d.sql(format!(
+        "{select} {} ORDER BY r.total_cost_cents DESC, r.run_id LIMIT {limit}",
+        runs_in_range(&Range { live_only: true, ..range.clone() })
+    ));
+    let mut runs = if range.live_only { Vec::new() } else { ranged!(conn, ended, tenant, range, RunCost)? };
+    runs.extend(ranged!(conn, live, tenant, range, RunCost)?);
+    runs.sort_by(|a, b| b.cost_cents.total_cmp(&a.cost_cents).then_with(|| a.run_id.cmp(&b.run_id)));
+    runs.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(runs)
 }
 
 /// Runs started in range that a breach stopped (`failed_policy`), with their incident's step

@@ -88,6 +88,24 @@ pub fn save(conn: &mut Conn<'_>, run: &Run, override_count: i32) -> Result<(), S
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
+/// Writes what every recorded step changes, and nothing else: the counters and the chain head.
+/// None of these columns is indexed, so the write updates no index (and on PostgreSQL can be a
+/// HOT update); use [`save`] when anything else about the run changed.
+pub fn save_progress(conn: &mut Conn<'_>, run: &Run) -> Result<(), StoreError> {
+    let (t, i) = (run.tenant_id.to_string(), run.run_id.to_string());
+    let n = dispatch!(conn, |c| diesel::update(runs::table.filter(runs::tenant_id.eq(&t).and(runs::run_id.eq(&i))))
+        .set((
+            runs::step_count.eq(run.step_count),
+            runs::tokens_used.eq(run.tokens_used),
+            runs::input_tokens.eq(run.input_tokens),
+            runs::output_tokens.eq(run.output_tokens),
+            runs::total_cost_cents.eq(run.total_cost_cents),
+            runs::head_hash.eq(&run.head_hash),
+        ))
+        .execute(c))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
 /// Gives the live (queued, running, paused) runs of API key `from` to key `to`, when a rotation
 /// replaces `from`; returns how many. Ended runs keep the key that drove them.
 pub fn hand_over_live_runs(

@@ -165,6 +165,7 @@ diesel::table! {
         override_count -> Integer,
         metadata -> Text,
         domain -> Nullable<Text>,
+        final_cost_cents -> Nullable<Double>,
     }
 }
 

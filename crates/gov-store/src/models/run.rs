@@ -36,6 +36,9 @@ pub(crate) struct RunRow {
     pub override_count: i32,
     pub metadata: String,
     pub domain: Option<String>,
+    /// `total_cost_cents` once the run has ended (NULL while it is live): the indexed cost, so
+    /// the update of each step touches no indexed column.
+    pub final_cost_cents: Option<f64>,
 }
 
 impl RunRow {
@@ -66,6 +69,7 @@ impl RunRow {
             override_count,
             metadata: r.metadata.to_string(),
             domain: r.domain.clone(),
+            final_cost_cents: r.status.is_terminal().then_some(r.total_cost_cents),
         }
     }
 
