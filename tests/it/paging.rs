@@ -106,3 +106,40 @@ async fn a_cursor_gov_did_not_issue_is_422_naming_the_field() {
         assert_eq!(body["error"]["details"]["field"], "cursor", "{path}: {body}");
     }
 }
+
+/// By cost, the ended runs (read on their final cost's index) and the live ones (read by status)
+/// merge into one order that the cursor walks without skipping or repeating a run.
+#[actix_web::test]
+async fn runs_by_cost_merge_ended_and_live_runs_in_one_order() {
+    let app = TestApp::spawn().await;
+    for i in 0..8 {
+        let run = app.start_run("agent").await;
+        let run_id = run["run"]["run_id"].as_str().unwrap().to_owned();
+        // Costs 1..=4 twice, so ties between an ended and a live run are broken by the id.
+        let tokens = 100 * (i % 4 + 1);
+        app.step_ok(&run_id, json!({"step_type": "llm_call", "input_tokens": tokens, "output_tokens": 0, "cost_cents": f64::from(i % 4 + 1)})).await;
+        if i % 2 == 0 {
+            let done =
+                app.post(&format!("/api/v1/runs/{run_id}/complete"), &json!({"status": "succeeded"})).await;
+            assert_eq!(done.status(), StatusCode::OK);
+        }
+    }
+    for direction in ["desc", "asc"] {
+        let path = format!("/api/v1/activity/?page_size=3&sort=total_cost_cents&direction={direction}");
+        let walked = walk(&app, &path, "run_id").await;
+        assert_eq!(walked.len(), 8, "{path}");
+        let whole = json(app.get(&path.replace("page_size=3", "page_size=100")).await, StatusCode::OK).await;
+        let items = whole["items"].as_array().unwrap();
+        let mut expected: Vec<(f64, String)> = items
+            .iter()
+            .map(|r| (r["total_cost_cents"].as_f64().unwrap(), r["run_id"].as_str().unwrap().to_owned()))
+            .collect();
+        expected.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        if direction == "desc" {
+            expected.reverse();
+        }
+        let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+        assert_eq!(walked, expected, "{path}");
+        assert_eq!(walked, by_offset(&app, &path, "run_id", 8).await, "{path}");
+    }
+}

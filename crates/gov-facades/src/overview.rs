@@ -334,12 +334,19 @@ fn decisions(
     let (proposals_total, proposals) = store::pending_proposals(c, tenant, n)?;
     let active = IncidentFilter { statuses: Some(vec![IncidentStatus::Active]), ..IncidentFilter::default() };
     let incidents = incidents::list(c, tenant, &active, page.clone(), SortDirection::Desc)?;
+    // Counted on the status index first: with none paused (the usual case) the list, which
+    // walks the runs by start time, is not read at all.
+    let paused_runs = store::count_runs(c, tenant, &[RunStatus::Paused])?;
     let paused = RunFilter { statuses: Some(vec![RunStatus::Paused]), ..RunFilter::default() };
-    let runs = runs::list(c, tenant, &paused, page, RunSort::StartedAt, SortDirection::Desc)?;
+    let runs = if paused_runs == 0 {
+        Vec::new()
+    } else {
+        runs::list(c, tenant, &paused, page, RunSort::StartedAt, SortDirection::Desc)?.items
+    };
     let counts = PendingCounts {
         policy_proposals: proposals_total,
         unacknowledged_incidents: incidents.total,
-        paused_runs: runs.total,
+        paused_runs,
         review_findings: i64::try_from(findings.len()).unwrap_or(i64::MAX),
     };
     let mut pending = findings;
@@ -364,7 +371,7 @@ fn decisions(
         link: format!("/api/v1/incidents/{}", i.incident_id),
         actor: None,
     }));
-    pending.extend(runs.items.into_iter().map(|r| OverviewItem {
+    pending.extend(runs.into_iter().map(|r| OverviewItem {
         id: r.run_id.to_string(),
         kind: "paused_run".to_owned(),
         title: format!("Run of {} paused, awaiting an override", r.agent_id),

@@ -172,17 +172,25 @@ mod tests {
         let before = run();
         let cases: [(&str, fn(&mut Run), bool); 6] = [
             ("unchanged", |_| {}, true),
-            ("a step", |r| {
-                r.step_count += 1;
-                r.tokens_used += 5;
-                r.input_tokens += 5;
-                r.total_cost_cents += 0.25;
-                r.head_hash = "b".into();
-            }, true),
-            ("stopped", |r| {
-                r.step_count += 1;
-                r.status = RunStatus::FailedPolicy;
-            }, false),
+            (
+                "a step",
+                |r| {
+                    r.step_count += 1;
+                    r.tokens_used += 5;
+                    r.input_tokens += 5;
+                    r.total_cost_cents += 0.25;
+                    r.head_hash = "b".into();
+                },
+                true,
+            ),
+            (
+                "stopped",
+                |r| {
+                    r.step_count += 1;
+                    r.status = RunStatus::FailedPolicy;
+                },
+                false,
+            ),
             ("paused", |r| r.status = RunStatus::Paused, false),
             ("a violation noted", |r| r.violation_policy_id = Some(PolicyId::new()), false),
             ("an inflection", |r| r.stopped_at_step = Some(2), false),

@@ -202,6 +202,16 @@ impl Dialect {
         }
     }
 
+    /// `col` as a term no index serves on SQLite (a unary `+`, its documented hint), so that
+    /// the planner, which has no statistics there, takes the index meant for the query; on
+    /// PostgreSQL, which plans from statistics, `col` itself.
+    pub(crate) fn unindexed(&self, col: &str) -> String {
+        match self.0 {
+            Backend::Sqlite => format!("+{col}"),
+            Backend::Postgres => col.to_owned(),
+        }
+    }
+
     pub(crate) fn text(&self, expr: &str) -> String {
         format!("CAST({expr} AS TEXT)")
     }
@@ -232,13 +242,21 @@ macro_rules! ranged {
     }};
 }
 
-const COSTS_IN_RANGE: &str = "FROM cost_records c JOIN runs r ON r.tenant_id = c.tenant_id AND r.run_id = c.run_id \
-     WHERE c.tenant_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
+/// `CROSS JOIN` keeps SQLite's join order (it never reorders one): the cost records of the range
+/// first, on `(tenant_id, created_at)`, then each one's run by key. Left to choose, the planner
+/// walked all of a tenant's runs on `runs_tenant_status_started` (2.4 s at a million runs).
+const COSTS_IN_RANGE: &str = "FROM cost_records c CROSS JOIN runs r \
+     WHERE r.tenant_id = c.tenant_id AND r.run_id = c.run_id AND c.tenant_id = $1 AND c.created_at >= $2 AND c.created_at < $3 AND ($4 IS NULL OR r.agent_id = $4)";
 
 fn runs_in_range(range: &Range) -> String {
+    runs_started_in(range, "r.started_at")
+}
+
+/// [`runs_in_range`] with the start time spelled `started` (see [`Dialect::unindexed`]).
+fn runs_started_in(range: &Range, started: &str) -> String {
     let live = if range.live_only { " AND r.status IN ('queued', 'running', 'paused')" } else { "" };
     format!(
-        "FROM runs r WHERE r.tenant_id = $1 AND r.started_at >= $2 AND r.started_at < $3 \
+        "FROM runs r WHERE r.tenant_id = $1 AND {started} >= $2 AND {started} < $3 \
          AND ($4 IS NULL OR r.agent_id = $4){live}"
     )
 }
@@ -301,7 +319,7 @@ pub fn top_runs(
                   r.tokens_used AS tokens, r.started_at";
     let ended = d.sql(format!(
         "{select} {} AND r.final_cost_cents IS NOT NULL ORDER BY r.final_cost_cents DESC, r.run_id LIMIT {limit}",
-        runs_in_range(&Range { live_only: false, ..range.clone() })
+        runs_started_in(&Range { live_only: false, ..range.clone() }, &d.unindexed("r.started_at"))
     ));
     let live = d.sql(format!(
         "{select} {} ORDER BY r.total_cost_cents DESC, r.run_id LIMIT {limit}",

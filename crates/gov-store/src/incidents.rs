@@ -312,7 +312,8 @@ pub struct IncidentStats {
     pub mean_seconds_to_resolve: Option<f64>,
 }
 
-/// GROUP BY status, severity and type, and AVG of the lifecycle durations: no row is loaded.
+/// One pass: GROUP BY (status, severity, type) with the counts and summed lifecycle durations of
+/// each group, folded here into the three breakdowns and the two means. No row is loaded.
 pub fn stats(conn: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> Result<IncidentStats, StoreError> {
     use diesel::dsl::{count, count_star, sql};
     use diesel::sql_types::{Double, Nullable};
@@ -322,19 +323,20 @@ pub fn stats(conn: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> Result<
     // Seconds between two timestamp columns: the backends spell it differently.
     let (ack, res) = match conn.backend() {
         crate::Backend::Sqlite => (
-            "AVG((julianday(acknowledged_at) - julianday(created_at)) * 86400.0)",
-            "AVG((julianday(resolved_at) - julianday(created_at)) * 86400.0)",
+            "SUM((julianday(acknowledged_at) - julianday(created_at)) * 86400.0)",
+            "SUM((julianday(resolved_at) - julianday(created_at)) * 86400.0)",
         ),
         crate::Backend::Postgres => (
-            "AVG(EXTRACT(EPOCH FROM (acknowledged_at - created_at)))::double precision",
-            "AVG(EXTRACT(EPOCH FROM (resolved_at - created_at)))::double precision",
+            "SUM(EXTRACT(EPOCH FROM (acknowledged_at - created_at)))::double precision",
+            "SUM(EXTRACT(EPOCH FROM (resolved_at - created_at)))::double precision",
         ),
     };
-    dispatch!(conn, |c| {
+    type Group = (String, String, String, i64, i64, i64, Option<f64>, Option<f64>);
+    let groups: Vec<Group> = dispatch!(conn, |c| {
         // Not boxed: diesel cannot GROUP BY a boxed query; open ends are the widest range both
         // backends store.
-        let filtered = || {
-            incidents::table.filter(
+        incidents::table
+            .filter(
                 incidents::tenant_id
                     .eq(&t)
                     .and(incidents::created_at.ge(from.unwrap_or(time::macros::datetime!(1970-01-01 0:00))))
@@ -342,44 +344,38 @@ pub fn stats(conn: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> Result<
                         incidents::created_at.le(to.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59))),
                     ),
             )
-        };
-        let by_status: Vec<(String, i64)> = filtered()
-            .group_by(incidents::status)
-            .select((incidents::status, count_star()))
-            .order(incidents::status)
-            .load(c)?;
-        let by_severity: Vec<(String, i64)> = filtered()
-            .group_by(incidents::severity)
-            .select((incidents::severity, count_star()))
-            .order(incidents::severity)
-            .load(c)?;
-        let by_type: Vec<(String, i64)> = filtered()
-            .group_by(incidents::incident_type)
-            .select((incidents::incident_type, count_star()))
-            .order(incidents::incident_type)
-            .load(c)?;
-        let (total, acknowledged, resolved, mean_ack, mean_res): (i64, i64, i64, Option<f64>, Option<f64>) =
-            filtered()
-                .select((
-                    count_star(),
-                    count(incidents::acknowledged_at),
-                    count(incidents::resolved_at),
-                    sql::<Nullable<Double>>(ack),
-                    sql::<Nullable<Double>>(res),
-                ))
-                .first(c)?;
-        Ok::<_, diesel::result::Error>(IncidentStats {
-            total,
-            by_status,
-            by_severity,
-            by_type,
-            acknowledged,
-            mean_seconds_to_acknowledge: mean_ack,
-            resolved,
-            mean_seconds_to_resolve: mean_res,
-        })
-    })
-    .map_err(StoreError::from)
+            .group_by((incidents::status, incidents::severity, incidents::incident_type))
+            .select((
+                incidents::status,
+                incidents::severity,
+                incidents::incident_type,
+                count_star(),
+                count(incidents::acknowledged_at),
+                count(incidents::resolved_at),
+                sql::<Nullable<Double>>(ack),
+                sql::<Nullable<Double>>(res),
+            ))
+            .load(c)
+    })?;
+    let mut by = [std::collections::BTreeMap::<String, i64>::new(), Default::default(), Default::default()];
+    let mut stats = IncidentStats::default();
+    let (mut ack_seconds, mut res_seconds) = (0.0, 0.0);
+    for (status, severity, ty, n, acked, resolved, ack_sum, res_sum) in groups {
+        for (map, key) in by.iter_mut().zip([status, severity, ty]) {
+            *map.entry(key).or_default() += n;
+        }
+        stats.total += n;
+        stats.acknowledged += acked;
+        stats.resolved += resolved;
+        ack_seconds += ack_sum.unwrap_or(0.0);
+        res_seconds += res_sum.unwrap_or(0.0);
+    }
+    let mean = |sum: f64, n: i64| (n > 0).then(|| sum / n as f64);
+    stats.mean_seconds_to_acknowledge = mean(ack_seconds, stats.acknowledged);
+    stats.mean_seconds_to_resolve = mean(res_seconds, stats.resolved);
+    let [status, severity, ty] = by.map(|m| m.into_iter().collect());
+    (stats.by_status, stats.by_severity, stats.by_type) = (status, severity, ty);
+    Ok(stats)
 }
 
 /// What links another incident to an incident.

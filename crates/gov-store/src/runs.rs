@@ -93,16 +93,18 @@ pub fn save(conn: &mut Conn<'_>, run: &Run, override_count: i32) -> Result<(), S
 /// HOT update); use [`save`] when anything else about the run changed.
 pub fn save_progress(conn: &mut Conn<'_>, run: &Run) -> Result<(), StoreError> {
     let (t, i) = (run.tenant_id.to_string(), run.run_id.to_string());
-    let n = dispatch!(conn, |c| diesel::update(runs::table.filter(runs::tenant_id.eq(&t).and(runs::run_id.eq(&i))))
-        .set((
-            runs::step_count.eq(run.step_count),
-            runs::tokens_used.eq(run.tokens_used),
-            runs::input_tokens.eq(run.input_tokens),
-            runs::output_tokens.eq(run.output_tokens),
-            runs::total_cost_cents.eq(run.total_cost_cents),
-            runs::head_hash.eq(&run.head_hash),
-        ))
-        .execute(c))?;
+    let n = dispatch!(conn, |c| diesel::update(
+        runs::table.filter(runs::tenant_id.eq(&t).and(runs::run_id.eq(&i)))
+    )
+    .set((
+        runs::step_count.eq(run.step_count),
+        runs::tokens_used.eq(run.tokens_used),
+        runs::input_tokens.eq(run.input_tokens),
+        runs::output_tokens.eq(run.output_tokens),
+        runs::total_cost_cents.eq(run.total_cost_cents),
+        runs::head_hash.eq(&run.head_hash),
+    ))
+    .execute(c))?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
@@ -115,7 +117,7 @@ pub fn hand_over_live_runs(
     to: ApiKeyId,
 ) -> Result<usize, StoreError> {
     let (t, from, to) = (tenant.to_string(), from.to_string(), to.to_string());
-    let live = [RunStatus::Queued, RunStatus::Running, RunStatus::Paused].map(RunStatus::as_str);
+    let live = crate::overview::LIVE_RUN.map(RunStatus::as_str);
     Ok(dispatch!(conn, |c| diesel::update(
         runs::table
             .filter(runs::tenant_id.eq(&t).and(runs::api_key_id.eq(&from)).and(runs::status.eq_any(live)))
@@ -142,6 +144,17 @@ pub fn list(
         RunSort::TokensUsed => (None, int_cursor(&page)?, None),
         RunSort::TotalCostCents => (None, None, real_cursor(&page)?),
     };
+    let live = crate::overview::LIVE_RUN.map(RunStatus::as_str);
+    // Runs that have not ended are few: a list of only those reads the status index and sorts
+    // them. SQLite, without statistics, would rather walk every run by start time (which serves
+    // the order), so there the start time is spelled `+started_at`, which no index serves.
+    let live_only = statuses.as_ref().is_some_and(|s| s.iter().all(|x| live.contains(x)));
+    let started = if live_only && conn.backend() == crate::Backend::Sqlite {
+        "+runs.started_at"
+    } else {
+        "runs.started_at"
+    };
+    let started = || diesel::dsl::sql::<diesel::sql_types::Timestamp>(started);
     let (rows, total): (Vec<RunRow>, Total) = dispatch!(conn, |c| {
         let filtered = || {
             let mut q = runs::table.filter(runs::tenant_id.eq(&t)).into_boxed();
@@ -160,33 +173,55 @@ pub fn list(
             q
         };
         let total = capped_total!(filtered, runs::run_id, c);
-        let q = filtered();
-        let q = match sort {
-            RunSort::StartedAt => after_cursor!(q, &time_after, direction, runs::started_at, runs::run_id),
-            RunSort::TokensUsed => after_cursor!(q, &int_after, direction, runs::tokens_used, runs::run_id),
+        let rows: Vec<RunRow> = match sort {
+            RunSort::StartedAt => {
+                let q = after_cursor!(filtered(), &time_after, direction, started(), runs::run_id);
+                let q = match direction {
+                    SortDirection::Asc => q.order((started().asc(), runs::run_id.asc())),
+                    SortDirection::Desc => q.order((started().desc(), runs::run_id.desc())),
+                };
+                q.limit(page.probe_limit()).offset(page.offset()).select(RunRow::as_select()).load(c)?
+            }
+            RunSort::TokensUsed => {
+                let q = after_cursor!(filtered(), &int_after, direction, runs::tokens_used, runs::run_id);
+                let q = match direction {
+                    SortDirection::Asc => q.order((runs::tokens_used.asc(), runs::run_id.asc())),
+                    SortDirection::Desc => q.order((runs::tokens_used.desc(), runs::run_id.desc())),
+                };
+                q.limit(page.probe_limit()).offset(page.offset()).select(RunRow::as_select()).load(c)?
+            }
             RunSort::TotalCostCents => {
-                after_cursor!(q, &real_after, direction, runs::total_cost_cents, runs::run_id)
+                // The ended runs in order on their final cost's index, the live ones (few) from
+                // their status, each up to the page's end; merged, then the page cut out.
+                let n = page.offset() + page.probe_limit();
+                let ended = filtered().filter(runs::final_cost_cents.is_not_null());
+                let ended =
+                    after_cursor!(ended, &real_after, direction, runs::final_cost_cents, runs::run_id);
+                let ended = match direction {
+                    SortDirection::Asc => ended.order((runs::final_cost_cents.asc(), runs::run_id.asc())),
+                    SortDirection::Desc => ended.order((runs::final_cost_cents.desc(), runs::run_id.desc())),
+                };
+                let mut rows = ended.limit(n).select(RunRow::as_select()).load(c)?;
+                let live = filtered().filter(runs::status.eq_any(live));
+                let live = after_cursor!(live, &real_after, direction, runs::total_cost_cents, runs::run_id);
+                let live = match direction {
+                    SortDirection::Asc => live.order((runs::total_cost_cents.asc(), runs::run_id.asc())),
+                    SortDirection::Desc => live.order((runs::total_cost_cents.desc(), runs::run_id.desc())),
+                };
+                rows.extend(live.limit(n).select(RunRow::as_select()).load(c)?);
+                rows.sort_by(|a, b| {
+                    let ascending = a
+                        .total_cost_cents
+                        .total_cmp(&b.total_cost_cents)
+                        .then_with(|| a.run_id.cmp(&b.run_id));
+                    if direction == SortDirection::Asc { ascending } else { ascending.reverse() }
+                });
+                rows.into_iter()
+                    .skip(usize::try_from(page.offset()).unwrap_or(0))
+                    .take(usize::try_from(page.probe_limit()).unwrap_or(0))
+                    .collect()
             }
         };
-        let q = match (sort, direction) {
-            (RunSort::StartedAt, SortDirection::Asc) => q.order((runs::started_at.asc(), runs::run_id.asc())),
-            (RunSort::StartedAt, SortDirection::Desc) => {
-                q.order((runs::started_at.desc(), runs::run_id.desc()))
-            }
-            (RunSort::TokensUsed, SortDirection::Asc) => {
-                q.order((runs::tokens_used.asc(), runs::run_id.asc()))
-            }
-            (RunSort::TokensUsed, SortDirection::Desc) => {
-                q.order((runs::tokens_used.desc(), runs::run_id.desc()))
-            }
-            (RunSort::TotalCostCents, SortDirection::Asc) => {
-                q.order((runs::total_cost_cents.asc(), runs::run_id.asc()))
-            }
-            (RunSort::TotalCostCents, SortDirection::Desc) => {
-                q.order((runs::total_cost_cents.desc(), runs::run_id.desc()))
-            }
-        };
-        let rows = q.limit(page.probe_limit()).offset(page.offset()).select(RunRow::as_select()).load(c)?;
         Ok::<_, diesel::result::Error>((rows, total))
     })?;
     let items = rows.into_iter().map(RunRow::into_model).collect::<Result<_, _>>()?;
