@@ -170,7 +170,8 @@ mod tests {
     #[test]
     fn only_progressed_from() {
         let before = run();
-        let cases: [(&str, fn(&mut Run), bool); 6] = [
+        type Case = (&'static str, fn(&mut Run), bool);
+        let cases: [Case; 6] = [
             ("unchanged", |_| {}, true),
             (
                 "a step",
