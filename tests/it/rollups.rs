@@ -63,7 +63,7 @@ async fn spread(app: &TestApp) {
 }
 
 /// The parts of each analytics answer that must not depend on how the range was cut.
-fn figures(cost: &Value, usage: &Value, productivity: &Value) -> Value {
+fn figures(cost: &Value, usage: &Value, productivity: &Value, incidents: &Value) -> Value {
     let policies: Vec<Value> = usage["items"]
         .as_array()
         .unwrap()
@@ -91,6 +91,11 @@ fn figures(cost: &Value, usage: &Value, productivity: &Value) -> Value {
         "policies": policies,
         "productivity": productivity["total"],
         "by_agent_runs": productivity["by_agent"],
+        "incidents": [
+            incidents["total"], incidents["by_status"], incidents["by_severity"], incidents["by_type"],
+            incidents["acknowledged_count"], incidents["mean_time_to_acknowledge_seconds"],
+            incidents["resolved_count"], incidents["mean_time_to_resolve_seconds"],
+        ],
     })
 }
 
@@ -98,7 +103,9 @@ async fn analytics(app: &TestApp, range: &str) -> Value {
     let cost = get(app, &format!("/api/v1/analytics/cost-intelligence?{range}")).await;
     let usage = get(app, &format!("/api/v1/analytics/policies-usage?{range}")).await;
     let productivity = get(app, &format!("/api/v1/analytics/productivity?{range}")).await;
-    figures(&cost, &usage, &productivity)
+    let stats_range = range.replace("&bucket=hour", "");
+    let incidents = get(app, &format!("/api/v1/incidents/stats?{stats_range}")).await;
+    figures(&cost, &usage, &productivity, &incidents)
 }
 
 #[tokio::test]
@@ -127,6 +134,30 @@ async fn whole_hours_from_the_rollups_answer_what_the_rows_say() {
         (Some(7.0), Some(2)),
         "a run counts once: {agt2}"
     );
+    // The stopping incident (opened 10:00:30, acknowledged 10:45) counts once, in its new status.
+    assert_eq!(whole["incidents"][0], 1, "{whole}");
+    assert_eq!(whole["incidents"][1]["acknowledged"], 1);
+    assert_eq!(whole["incidents"][1]["active"], 0);
+    assert_eq!(whole["incidents"][5], 2_670.0);
+
+    // Transitions move the incident between the rollups' groups: escalated (its severity up),
+    // then resolved; whole hours and ragged ends still agree.
+    let incident =
+        get(&app, "/api/v1/incidents/").await["items"][0]["incident_id"].as_str().unwrap().to_owned();
+    app.clock.set(datetime!(2026-01-20 13:40 UTC));
+    for action in ["escalate", "resolve"] {
+        let res = app.post(&format!("/api/v1/incidents/{incident}/{action}"), &json!({})).await;
+        json(res, StatusCode::OK).await;
+    }
+    let whole = analytics(&app, "from=2026-01-20T10:00:00Z&to=2026-01-20T14:00:00Z&bucket=hour").await;
+    let ragged = analytics(&app, "from=2026-01-20T09:59:59Z&to=2026-01-20T13:59:59Z&bucket=hour").await;
+    assert_eq!(whole, ragged);
+    assert_eq!(whole["incidents"][0], 1, "{whole}");
+    assert_eq!(whole["incidents"][1]["resolved"], 1);
+    assert_eq!(whole["incidents"][1]["acknowledged"], 0);
+    assert_eq!(whole["incidents"][2]["critical"], 1, "escalated from high: {whole}");
+    assert_eq!((whole["incidents"][4].clone(), whole["incidents"][6].clone()), (json!(1), json!(1)));
+    assert_eq!(whole["incidents"][7], 13_170.0);
 }
 
 #[tokio::test]
@@ -176,7 +207,8 @@ async fn the_first_start_after_the_upgrade_builds_the_rollups_from_the_rows() {
     let range = "from=2026-01-20T00:00:00Z&to=2026-01-21T00:00:00Z&bucket=hour";
     let before = analytics(&app, range).await;
     // As the migration leaves a database written before the rollups: rows, no rollups, the marker.
-    for table in ["run_rollups", "run_duration_rollups", "cost_rollups", "policy_rollups"] {
+    for table in ["run_rollups", "run_duration_rollups", "cost_rollups", "policy_rollups", "incident_rollups"]
+    {
         raw_execute(app.db_url(), &format!("DELETE FROM {table}")).unwrap();
     }
     raw_execute(app.db_url(), "INSERT INTO rollup_backfill (name) VALUES ('rollups_v1')").unwrap();

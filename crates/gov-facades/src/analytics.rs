@@ -8,8 +8,9 @@ use gov_insight::rollup as hours;
 use gov_model::{RunStatus, TenantId, Timestamp};
 use gov_store::Conn;
 use gov_store::analytics::{self as agg, Buckets, Range, RunGroup};
+use gov_store::analytics::{CostCell, PolicyCell};
 pub use gov_store::analytics::{CostGroup, RunCost};
-use gov_store::rollups::{self as rollup, CostKey, RunKey};
+use gov_store::rollups::{self as rollup, RunKey};
 use time::Duration;
 
 use crate::rollups::{Parts, cost_stopped as rollup_cost_stopped};
@@ -19,61 +20,42 @@ use crate::{Error, Gov, Result};
 /// it they are estimated from the rollups' duration histogram (bins about 19% wide).
 pub const EXACT_PERCENTILES_UP_TO: i64 = 20_000;
 
-#[derive(Debug, Clone, Copy)]
-enum CostBy {
-    Model,
-    Agent,
-    Bucket(Buckets),
-    All,
-}
-
-/// Cost records in range grouped by model, agent or bucket (`key` the bucket index as text), or
-/// all in one group; the whole hours from the rollups, the ragged ends from the records.
-fn cost_groups(c: &mut Conn<'_>, tenant: TenantId, range: &Range, by: CostBy) -> Result<Vec<CostGroup>> {
+/// Cost records in range per (bucket, agent, model): the whole hours from the rollups, the ragged
+/// ends from the records, each in one pass.
+fn cost_cells(c: &mut Conn<'_>, tenant: TenantId, range: &Range, buckets: Buckets) -> Result<Vec<CostCell>> {
     let parts = Parts::of(range);
-    let mut found: Vec<CostGroup> = Vec::new();
+    let mut cells = Vec::new();
     for r in &parts.raw {
-        match by {
-            CostBy::Model => found.extend(agg::cost_by(c, tenant, r, false)?),
-            CostBy::Agent => found.extend(agg::cost_by(c, tenant, r, true)?),
-            CostBy::Bucket(b) => found.extend(agg::cost_by_bucket(c, tenant, r, b)?.into_iter().map(|g| {
-                CostGroup { key: g.bucket.to_string(), cost_cents: g.cost_cents, tokens: g.tokens, runs: 0 }
-            })),
-            CostBy::All => found.push(CostGroup {
-                key: String::new(),
-                cost_cents: agg::cost_total(c, tenant, r)?,
-                tokens: 0,
-                runs: 0,
-            }),
-        }
+        cells.extend(agg::cost_cells(c, tenant, r, buckets)?);
     }
     if let Some(h) = &parts.hours {
-        let key = match by {
-            CostBy::Model => CostKey::Model,
-            CostBy::Agent => CostKey::Agent,
-            CostBy::Bucket(b) => CostKey::Bucket(b),
-            CostBy::All => CostKey::All,
-        };
-        for g in rollup::cost_groups(c, tenant, h, key)? {
-            let runs = if matches!(by, CostBy::Model) { g.records } else { g.runs };
-            found.push(CostGroup { key: g.key, cost_cents: g.cost_cents, tokens: g.tokens, runs });
-        }
+        cells.extend(rollup::cost_cells(c, tenant, h, buckets)?);
     }
-    let mut merged: BTreeMap<String, CostGroup> = BTreeMap::new();
-    for g in found {
-        let m = merged.entry(g.key.clone()).or_insert_with(|| CostGroup {
-            key: g.key.clone(),
+    Ok(cells)
+}
+
+/// Cells folded into groups by `key`, most expensive first (ties by key); `runs` as `runs_of` counts.
+fn fold_costs(
+    cells: &[CostCell],
+    key: impl Fn(&CostCell) -> &str,
+    runs_of: impl Fn(&CostCell) -> i64,
+) -> Vec<CostGroup> {
+    let mut merged: BTreeMap<&str, CostGroup> = BTreeMap::new();
+    for cell in cells {
+        let k = key(cell);
+        let g = merged.entry(k).or_insert_with(|| CostGroup {
+            key: k.to_owned(),
             cost_cents: 0.0,
             tokens: 0,
             runs: 0,
         });
-        m.cost_cents += g.cost_cents;
-        m.tokens += g.tokens;
-        m.runs += g.runs;
+        g.cost_cents += cell.cost_cents;
+        g.tokens += cell.tokens;
+        g.runs += runs_of(cell);
     }
     let mut groups: Vec<CostGroup> = merged.into_values().collect();
     groups.sort_by(|a, b| b.cost_cents.total_cmp(&a.cost_cents).then_with(|| a.key.cmp(&b.key)));
-    Ok(groups)
+    groups
 }
 
 /// Runs started in range that a breach stopped: what they spent and the cost-stopped estimate.
@@ -92,7 +74,7 @@ fn cost_stopped(c: &mut Conn<'_>, tenant: TenantId, range: &Range, now: Timestam
         }
     }
     if let Some(h) = &parts.hours {
-        for g in rollup::run_groups(c, tenant, h, RunKey::All)? {
+        for g in rollup::run_groups(c, tenant, h, RunKey::Stopped)? {
             if g.status == RunStatus::FailedPolicy.as_str() {
                 stopped.runs += g.runs;
                 stopped.cost_spent_cents += g.cost_cents;
@@ -105,24 +87,19 @@ fn cost_stopped(c: &mut Conn<'_>, tenant: TenantId, range: &Range, now: Timestam
     Ok(stopped)
 }
 
-/// Runs started in range per (agent, status) (`by_bucket` `None`) or per (bucket index, status):
-/// the ended runs of whole hours from the rollups, the rest from the runs.
-fn run_groups(
-    c: &mut Conn<'_>,
-    tenant: TenantId,
-    range: &Range,
-    by_bucket: Option<Buckets>,
-) -> Result<Vec<RunGroup>> {
+/// Runs started in range per (bucket, agent, status): the ended runs of whole hours from the
+/// rollups, the rest from the runs, each in one pass.
+fn run_groups(c: &mut Conn<'_>, tenant: TenantId, range: &Range, buckets: Buckets) -> Result<Vec<RunGroup>> {
     let parts = Parts::of(range);
     let mut found = Vec::new();
     for r in parts.raw.iter().chain(parts.live().iter()) {
-        found.extend(agg::run_groups(c, tenant, r, by_bucket)?);
+        found.extend(agg::run_groups(c, tenant, r, buckets)?);
     }
     if let Some(h) = &parts.hours {
-        let key = by_bucket.map_or(RunKey::Agent, RunKey::Bucket);
-        for g in rollup::run_groups(c, tenant, h, key)? {
+        for g in rollup::run_tallies(c, tenant, h, buckets)? {
             found.push(RunGroup {
-                key: g.key,
+                bucket: g.bucket,
+                agent_id: g.agent_id,
                 status: g.status,
                 runs: g.runs,
                 tokens: g.tokens,
@@ -173,43 +150,23 @@ fn snapshot_use(
     Ok(out)
 }
 
-/// (key, kind, how many, the newest one's time): see [`policy_groups`].
-type KindCount = (String, String, i64, Option<Timestamp>);
-
-/// Per (policy, kind) (`by_bucket` `None`; `key` the policy id) or per (bucket, kind): how many and
-/// the newest one's time.
-fn policy_groups(
+/// Policy activity in range per (bucket, policy, kind): the whole hours from the rollups, the
+/// ragged ends from the rows, each in one pass.
+fn policy_cells(
     c: &mut Conn<'_>,
     tenant: TenantId,
     range: &Range,
-    by_bucket: Option<Buckets>,
-) -> Result<Vec<KindCount>> {
+    buckets: Buckets,
+) -> Result<Vec<PolicyCell>> {
     let parts = Parts::of(range);
-    let mut found = Vec::new();
+    let mut cells = Vec::new();
     for r in &parts.raw {
-        match by_bucket {
-            None => found.extend(
-                agg::policy_counts(c, tenant, r)?
-                    .into_iter()
-                    .map(|n| (n.policy_id.clone(), n.kind.clone(), n.n, Some(n.last()))),
-            ),
-            Some(b) => found.extend(
-                agg::policy_activity_by_bucket(c, tenant, r, b)?
-                    .into_iter()
-                    .map(|k| (k.bucket.to_string(), k.kind, k.n, None)),
-            ),
-        }
+        cells.extend(agg::policy_cells(c, tenant, r, buckets)?);
     }
     if let Some(h) = &parts.hours {
-        for g in rollup::policy_groups(c, tenant, h, by_bucket)? {
-            if by_bucket.is_some() && g.kind == "incident" {
-                continue;
-            }
-            let last = by_bucket.is_none().then(|| g.last());
-            found.push((g.key, g.kind, g.n, last));
-        }
+        cells.extend(rollup::policy_cells(c, tenant, h, buckets)?);
     }
-    Ok(found)
+    Ok(cells)
 }
 
 /// The p50 and p95 durations of the ended runs started in range (`timed` of them), and whether
@@ -404,21 +361,19 @@ impl Gov {
     pub fn cost_intelligence(&self, tenant: TenantId, q: &AnalyticsQuery) -> Result<CostIntelligence> {
         let (window, range, buckets, now) = self.analytics_frame(q)?;
         self.db.read(|c| {
-            let by_model = cost_groups(c, tenant, &range, CostBy::Model)?;
-            let by_agent = cost_groups(c, tenant, &range, CostBy::Agent)?;
-            let found = cost_groups(c, tenant, &range, CostBy::Bucket(buckets))?;
-            let mut points = Vec::with_capacity(found.len());
-            for b in found {
-                let i: i64 = b.key.parse().map_err(|_| Error::Internal(format!("bucket {:?}", b.key)))?;
-                points.push((i, CostAmount { cost_cents: b.cost_cents, tokens: b.tokens }));
-            }
+            let cells = cost_cells(c, tenant, &range, buckets)?;
+            // A model's runs are its records (one per run that used it); an agent's, its runs.
+            let by_model = fold_costs(&cells, |x| &x.model, |x| x.records);
+            let by_agent = fold_costs(&cells, |x| &x.agent_id, |x| x.runs);
+            let points =
+                cells.iter().map(|x| (x.bucket, CostAmount { cost_cents: x.cost_cents, tokens: x.tokens }));
             let series = series(&window, points, |acc, v| {
                 acc.cost_cents += v.cost_cents;
                 acc.tokens += v.tokens;
             });
             let total = CostAmount {
-                cost_cents: calc::round2(by_model.iter().map(|g| g.cost_cents).sum()),
-                tokens: by_model.iter().map(|g| g.tokens).sum(),
+                cost_cents: calc::round2(cells.iter().map(|x| x.cost_cents).sum()),
+                tokens: cells.iter().map(|x| x.tokens).sum(),
             };
             let last = |span: Duration| Range {
                 from: window.to - span,
@@ -426,9 +381,13 @@ impl Gov {
                 agent_id: q.agent_id.clone(),
                 live_only: false,
             };
-            let sum = |groups: Vec<CostGroup>| groups.iter().map(|g| g.cost_cents).sum::<f64>();
-            let last_hour = sum(cost_groups(c, tenant, &last(Duration::HOUR), CostBy::All)?);
-            let last_day = sum(cost_groups(c, tenant, &last(Duration::DAY), CostBy::All)?);
+            let spent = |c: &mut Conn<'_>, span: Duration| {
+                Ok::<_, Error>(
+                    cost_cells(c, tenant, &last(span), buckets)?.iter().map(|x| x.cost_cents).sum::<f64>(),
+                )
+            };
+            let last_hour = spent(c, Duration::HOUR)?;
+            let last_day = spent(c, Duration::DAY)?;
             let burn_rate = BurnRate {
                 range_cents_per_hour: calc::burn_rate_per_hour(total.cost_cents, window.seconds()),
                 last_hour_cents_per_hour: calc::burn_rate_per_hour(last_hour, 3_600.0),
@@ -474,19 +433,24 @@ impl Gov {
                     u.evaluations += steps;
                 }
             }
-            for (policy_id, kind, n, last) in policy_groups(c, tenant, &range, None)? {
-                let u = usage
-                    .entry(policy_id.clone())
-                    .or_insert_with(|| PolicyUsage { policy_id: policy_id.clone(), ..Default::default() });
-                match kind.as_str() {
-                    "NEAR" => u.near += n,
-                    "BREACH" => u.breach += n,
-                    "BLOCK" => u.blocks += n,
-                    _ => u.incidents += n,
+            let cells = policy_cells(c, tenant, &range, buckets)?;
+            let mut found = Vec::with_capacity(cells.len());
+            for cell in &cells {
+                let u = usage.entry(cell.policy_id.clone()).or_insert_with(|| PolicyUsage {
+                    policy_id: cell.policy_id.clone(),
+                    ..Default::default()
+                });
+                let mut a = PolicyActivity::default();
+                match cell.kind.as_str() {
+                    "NEAR" => (u.near, a.near) = (u.near + cell.n, cell.n),
+                    "BREACH" => (u.breach, a.breach) = (u.breach + cell.n, cell.n),
+                    "BLOCK" => (u.blocks, a.blocks) = (u.blocks + cell.n, cell.n),
+                    // Incidents count per policy; the series shows signals and blocks.
+                    _ => u.incidents += cell.n,
                 }
-                if let Some(last) = last {
-                    u.last_triggered = Some(u.last_triggered.map_or(last, |t| t.max(last)));
-                }
+                let last = cell.last();
+                u.last_triggered = Some(u.last_triggered.map_or(last, |t| t.max(last)));
+                found.push((cell.bucket, a));
             }
             let mut policies: Vec<PolicyUsage> = usage.into_values().collect();
             policies.sort_by(|a, b| {
@@ -497,17 +461,6 @@ impl Gov {
                     .then(a.name.cmp(&b.name))
                     .then(a.policy_id.cmp(&b.policy_id))
             });
-            let mut found = Vec::new();
-            for (key, kind, n, _) in policy_groups(c, tenant, &range, Some(buckets))? {
-                let i: i64 = key.parse().map_err(|_| Error::Internal(format!("bucket {key:?}")))?;
-                let mut a = PolicyActivity::default();
-                match kind.as_str() {
-                    "NEAR" => a.near = n,
-                    "BREACH" => a.breach = n,
-                    _ => a.blocks = n,
-                }
-                found.push((i, a));
-            }
             let series = series(&window, found, |acc, v| {
                 acc.near += v.near;
                 acc.breach += v.breach;
@@ -522,40 +475,22 @@ impl Gov {
         self.db.read(|c| {
             let mut total = RunTally::default();
             let mut agents: BTreeMap<String, RunTally> = BTreeMap::new();
-            for g in run_groups(c, tenant, &range, None)? {
-                let s = status(&g.status)?;
-                total.add(s, g.runs, g.tokens, g.cost_cents, g.duration_seconds, g.with_duration);
-                agents.entry(g.key).or_default().add(
-                    s,
+            let mut found = Vec::new();
+            for g in run_groups(c, tenant, &range, buckets)? {
+                let mut t = RunTally::default();
+                t.add(
+                    status(&g.status)?,
                     g.runs,
                     g.tokens,
                     g.cost_cents,
                     g.duration_seconds,
                     g.with_duration,
                 );
+                total.merge(&t);
+                agents.entry(g.agent_id).or_default().merge(&t);
+                found.push((g.bucket, t));
             }
-            let mut found = Vec::new();
-            for g in run_groups(c, tenant, &range, Some(buckets))? {
-                let s = status(&g.status)?;
-                let i: i64 = g.key.parse().map_err(|_| Error::Internal(format!("bucket {:?}", g.key)))?;
-                let mut t = RunTally::default();
-                t.add(s, g.runs, g.tokens, g.cost_cents, g.duration_seconds, g.with_duration);
-                found.push((i, t));
-            }
-            let series = series(&window, found, |acc, v| {
-                acc.runs += v.runs;
-                acc.succeeded += v.succeeded;
-                acc.failed += v.failed;
-                acc.stopped += v.stopped;
-                acc.cancelled += v.cancelled;
-                acc.in_progress += v.in_progress;
-                acc.tokens += v.tokens;
-                acc.cost_cents += v.cost_cents;
-                acc.succeeded_tokens += v.succeeded_tokens;
-                acc.succeeded_cost_cents += v.succeeded_cost_cents;
-                acc.duration_seconds += v.duration_seconds;
-                acc.timed += v.timed;
-            });
+            let series = series(&window, found, |acc, v| acc.merge(&v));
             let (p50, p95, estimated) = duration_percentiles(c, tenant, &range, total.timed)?;
             let total = RunFigures {
                 tally: total,

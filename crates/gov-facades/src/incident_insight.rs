@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use gov_incident::patterns::{self, IncidentFact, Pattern, PatternConfig};
 use gov_model::{
     Incident, IncidentEvent, IncidentId, NewAuditEntry, Postmortem, PostmortemEntry, PostmortemId, TenantId,
+    Timestamp,
 };
 use gov_store::audit::TimeRange;
 use gov_store::incidents::{self, IncidentFacts, IncidentStats, RelatedBy};
@@ -13,6 +14,7 @@ use gov_store::{Conn, StoreError, postmortems, runs};
 use serde_json::json;
 
 use crate::error::OrNotFound;
+use crate::rollups::Parts;
 use crate::{Caller, Error, Gov, Result, audit, validate};
 
 /// Related incidents listed per relation (newest first).
@@ -145,9 +147,31 @@ impl Gov {
 
     /// Counts by status, severity and type and the mean lifecycle durations of the incidents
     /// created in `range` (both ends inclusive), aggregated by the database.
+    /// Counts and means of the incidents created in `range` (both ends included): the whole hours
+    /// from the incident rollups, the ragged ends from the incidents.
     pub fn incident_stats(&self, tenant: TenantId, range: TimeRange) -> Result<IncidentStats> {
         check_range(range)?;
-        Ok(self.db.read(|c| incidents::stats(c, tenant, range))?)
+        let now = self.clock.now();
+        // Half-open on the rows' microseconds; open ends span every incident there can be.
+        let range = gov_store::analytics::Range {
+            from: range.from.unwrap_or(Timestamp::UNIX_EPOCH),
+            to: range.to.map_or(now + time::Duration::days(36_500), |t| {
+                t.checked_add(time::Duration::MICROSECOND).unwrap_or(t)
+            }),
+            agent_id: None,
+            live_only: false,
+        };
+        let parts = Parts::of(&range);
+        self.db.read(|c| {
+            let mut groups = Vec::new();
+            for r in &parts.raw {
+                groups.extend(incidents::stat_groups(c, tenant, r.from, r.to)?);
+            }
+            if let Some(h) = &parts.hours {
+                groups.extend(gov_store::rollups::incident_groups(c, tenant, h)?);
+            }
+            Ok(IncidentStats::fold(groups))
+        })
     }
 
     /// The patterns among the newest [`PATTERN_FACTS_LIMIT`] incidents created in `range`.

@@ -39,10 +39,13 @@ impl Gov {
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
+            // Locked: concurrent transitions apply one after the other, each to the saved state
+            // (and each moves the incident's terms in the rollups exactly once).
+            incidents::lock(c, caller.tenant_id, id).or_not_found("incident")?;
             let current = incidents::get(c, caller.tenant_id, id).or_not_found("incident")?;
             let next = gov_incident::apply(&current, transition, now, note.as_deref())
                 .map_err(|e| Error::Conflict(e.to_string()))?;
-            incidents::save(c, &next)?;
+            crate::rollups::save_incident(c, &current, &next)?;
             let event = match transition {
                 Transition::Acknowledge => "acknowledged",
                 Transition::Escalate => "escalated",

@@ -16,7 +16,9 @@ use gov_model::{
     ThresholdSignal, Timestamp,
 };
 use gov_store::analytics::{self as agg, Range};
-use gov_store::rollups::{self as store, CostRollup, DurationRollup, PolicyRollup, RunRollup};
+use gov_store::rollups::{
+    self as store, CostRollup, DurationRollup, IncidentRollup, PolicyRollup, RunRollup,
+};
 use gov_store::{Conn, evidence, incidents, runs};
 
 use crate::{Gov, Result};
@@ -177,9 +179,35 @@ pub(crate) fn insert_prevention(c: &mut Conn<'_>, agent_id: &str, record: &Preve
     Ok(())
 }
 
+/// What `incident` adds to its row of the incident rollups (`sign` 1), or takes from it (-1).
+fn incident_row(incident: &Incident, sign: i64) -> IncidentRollup {
+    let since = |t: Option<Timestamp>| t.map(|t| (t - incident.created_at).as_seconds_f64());
+    let (ack, res) = (since(incident.acknowledged_at), since(incident.resolved_at));
+    IncidentRollup {
+        hour: calc::hour_of(incident.created_at),
+        status: incident.status.as_str().to_owned(),
+        severity: incident.severity.as_str().to_owned(),
+        incident_type: incident.incident_type.clone(),
+        n: sign,
+        acknowledged: sign * i64::from(ack.is_some()),
+        resolved: sign * i64::from(res.is_some()),
+        ack_seconds: sign as f64 * ack.unwrap_or(0.0),
+        resolve_seconds: sign as f64 * res.unwrap_or(0.0),
+    }
+}
+
+/// Saves an incident after a lifecycle transition from `before` (read under its lock): its old
+/// terms leave the incident rollups and its new ones enter.
+pub(crate) fn save_incident(c: &mut Conn<'_>, before: &Incident, after: &Incident) -> Result<()> {
+    incidents::save(c, after)?;
+    store::add_incidents(c, after.tenant_id, &[incident_row(before, -1), incident_row(after, 1)])?;
+    Ok(())
+}
+
 /// Writes an incident (of a run of `agent_id`, or `""` without a run); one naming a policy counts.
 pub(crate) fn insert_incident(c: &mut Conn<'_>, agent_id: &str, incident: &Incident) -> Result<()> {
     incidents::insert(c, incident)?;
+    store::add_incidents(c, incident.tenant_id, &[incident_row(incident, 1)])?;
     if let Some(policy) = incident.policy_id {
         let row = policy_row(policy.to_string(), agent_id, "incident", incident.created_at);
         store::add_policy(c, incident.tenant_id, &[row])?;
@@ -226,6 +254,7 @@ pub(crate) fn rebuild(c: &mut Conn<'_>, tenant: TenantId, now: Timestamp) -> Res
     store::add_runs(c, tenant, &stops.into_values().collect::<Vec<_>>())?;
     store::rebuild_costs(c, tenant)?;
     store::rebuild_policy(c, tenant)?;
+    store::rebuild_incidents(c, tenant)?;
     Ok(())
 }
 

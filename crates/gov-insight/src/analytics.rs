@@ -225,6 +225,22 @@ impl RunTally {
         }
     }
 
+    /// Adds another tally's runs and sums.
+    pub fn merge(&mut self, other: &RunTally) {
+        self.runs += other.runs;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.stopped += other.stopped;
+        self.cancelled += other.cancelled;
+        self.in_progress += other.in_progress;
+        self.tokens += other.tokens;
+        self.cost_cents += other.cost_cents;
+        self.succeeded_tokens += other.succeeded_tokens;
+        self.succeeded_cost_cents += other.succeeded_cost_cents;
+        self.duration_seconds += other.duration_seconds;
+        self.timed += other.timed;
+    }
+
     pub fn ended(&self) -> i64 {
         self.succeeded + self.failed + self.stopped + self.cancelled
     }
@@ -348,10 +364,15 @@ mod tests {
     #[test]
     fn run_tallies() {
         let tally = |groups: Vec<(RunStatus, i64, i64, f64, f64, i64)>| {
-            let mut t = RunTally::default();
+            let (mut t, mut merged) = (RunTally::default(), RunTally::default());
             for (s, n, tok, cost, d, timed) in groups {
                 t.add(s, n, tok, cost, d, timed);
+                let mut one = RunTally::default();
+                one.add(s, n, tok, cost, d, timed);
+                merged.merge(&one);
             }
+            // Merging the groups' tallies is adding their groups.
+            assert_eq!(merged, t);
             (
                 t.ended(),
                 t.success_rate(),

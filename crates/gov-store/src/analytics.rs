@@ -29,28 +29,34 @@ pub struct Buckets {
     pub origin: i64,
 }
 
-/// Cost and tokens of one group (a model or an agent).
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
+/// Cost and tokens of one group (a model or an agent), folded from [`CostCell`]s.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CostGroup {
-    #[diesel(sql_type = Text)]
     pub key: String,
-    #[diesel(sql_type = Double)]
     pub cost_cents: f64,
-    #[diesel(sql_type = BigInt)]
     pub tokens: i64,
-    #[diesel(sql_type = BigInt)]
     pub runs: i64,
 }
 
-/// Cost and tokens of one time bucket.
+/// Cost records of one (time bucket, agent, model).
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct CostBucket {
+pub struct CostCell {
     #[diesel(sql_type = BigInt)]
     pub bucket: i64,
+    #[diesel(sql_type = Text)]
+    pub agent_id: String,
+    #[diesel(sql_type = Text)]
+    pub model: String,
     #[diesel(sql_type = Double)]
     pub cost_cents: f64,
     #[diesel(sql_type = BigInt)]
     pub tokens: i64,
+    /// Records: the runs that used the model.
+    #[diesel(sql_type = BigInt)]
+    pub records: i64,
+    /// Runs, each counted once, on its first model.
+    #[diesel(sql_type = BigInt)]
+    pub runs: i64,
 }
 
 /// One of the most expensive runs.
@@ -109,9 +115,11 @@ impl StoppedRun {
     }
 }
 
-/// How many rows of one kind a policy has, and the newest one's time.
+/// Policy activity of one (time bucket, policy, kind): how many and the newest one's time.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct PolicyCount {
+pub struct PolicyCell {
+    #[diesel(sql_type = BigInt)]
+    pub bucket: i64,
     #[diesel(sql_type = Text)]
     pub policy_id: String,
     /// NEAR/BREACH for signals, `BLOCK` for enforced blocking prevention records, `incident`.
@@ -123,7 +131,7 @@ pub struct PolicyCount {
     last: PrimitiveDateTime,
 }
 
-impl PolicyCount {
+impl PolicyCell {
     pub fn last(&self) -> Timestamp {
         self.last.assume_utc()
     }
@@ -142,22 +150,13 @@ pub struct SnapshotUse {
     pub steps: i64,
 }
 
-/// A count of one kind in one bucket.
+/// Runs of one (time bucket, agent, status).
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct KindBucket {
+pub struct RunGroup {
     #[diesel(sql_type = BigInt)]
     pub bucket: i64,
     #[diesel(sql_type = Text)]
-    pub kind: String,
-    #[diesel(sql_type = BigInt)]
-    pub n: i64,
-}
-
-/// Runs of one (key, status): a key is an agent id or a bucket index as text.
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct RunGroup {
-    #[diesel(sql_type = Text)]
-    pub key: String,
+    pub agent_id: String,
     #[diesel(sql_type = Text)]
     pub status: String,
     #[diesel(sql_type = BigInt)]
@@ -212,10 +211,6 @@ impl Dialect {
         }
     }
 
-    pub(crate) fn text(&self, expr: &str) -> String {
-        format!("CAST({expr} AS TEXT)")
-    }
-
     /// `$n` placeholders become SQLite's `?n`.
     pub(crate) fn sql(&self, sql: String) -> String {
         match self.0 {
@@ -261,48 +256,25 @@ fn runs_started_in(range: &Range, started: &str) -> String {
     )
 }
 
-/// Cost records in range by model (`key` = model) or by agent (`key` = agent id).
-pub fn cost_by(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    range: &Range,
-    by_agent: bool,
-) -> Result<Vec<CostGroup>, StoreError> {
-    let d = Dialect::of(conn);
-    let key = if by_agent { "r.agent_id" } else { "c.model" };
-    let sql = d.sql(format!(
-        "SELECT {key} AS key, COALESCE(SUM(c.cost_cents), 0.0) AS cost_cents, \
-         CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT) AS tokens, COUNT(DISTINCT c.run_id) AS runs \
-         {COSTS_IN_RANGE} GROUP BY {key} ORDER BY cost_cents DESC, key"
-    ));
-    ranged!(conn, sql, tenant, range, CostGroup)
-}
-
-/// Cost records in range by time bucket (only the buckets that have records).
-pub fn cost_by_bucket(
+/// Cost records in range per (bucket of their time, agent, model). All of a run's records are
+/// written at its end, one per model: `records` counts the runs that used the model, `runs` each
+/// run once (on its first model, as the rollups count them).
+pub fn cost_cells(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     range: &Range,
     buckets: Buckets,
-) -> Result<Vec<CostBucket>, StoreError> {
+) -> Result<Vec<CostCell>, StoreError> {
     let d = Dialect::of(conn);
     let bucket = d.bucket("c.created_at", buckets);
     let sql = d.sql(format!(
-        "SELECT {bucket} AS bucket, COALESCE(SUM(c.cost_cents), 0.0) AS cost_cents, \
-         CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT) AS tokens {COSTS_IN_RANGE} GROUP BY 1 ORDER BY 1"
+        "SELECT bucket, agent_id, model, SUM(cost_cents) AS cost_cents, CAST(SUM(tokens) AS BIGINT) AS tokens, \
+           COUNT(*) AS records, SUM(CASE WHEN model = first_model THEN 1 ELSE 0 END) AS runs \
+         FROM (SELECT {bucket} AS bucket, r.agent_id, c.model, c.cost_cents, c.tokens, \
+                 MIN(c.model) OVER (PARTITION BY c.run_id) AS first_model {COSTS_IN_RANGE}) x \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     ));
-    ranged!(conn, sql, tenant, range, CostBucket)
-}
-
-/// Total cost of the cost records in range.
-pub fn cost_total(conn: &mut Conn<'_>, tenant: TenantId, range: &Range) -> Result<f64, StoreError> {
-    let d = Dialect::of(conn);
-    let sql = d.sql(format!(
-        "SELECT '' AS key, COALESCE(SUM(c.cost_cents), 0.0) AS cost_cents, \
-         CAST(COALESCE(SUM(c.tokens), 0) AS BIGINT) AS tokens, COUNT(DISTINCT c.run_id) AS runs {COSTS_IN_RANGE}"
-    ));
-    let rows = ranged!(conn, sql, tenant, range, CostGroup)?;
-    Ok(rows.first().map_or(0.0, |r| r.cost_cents))
+    ranged!(conn, sql, tenant, range, CostCell)
 }
 
 /// The `limit` runs started in range with the highest cost (ties: lower id first). The ended runs
@@ -424,75 +396,57 @@ pub fn snapshot_use(
     ranged!(conn, sql, tenant, range, SnapshotUse)
 }
 
-/// Per policy, in range: NEAR and BREACH signals, enforced blocking prevention records (`BLOCK`)
-/// and incidents (`incident`), each with the newest one's time.
-pub fn policy_counts(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    range: &Range,
-) -> Result<Vec<PolicyCount>, StoreError> {
-    let d = Dialect::of(conn);
-    let agent = "($4 IS NULL OR EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = x.tenant_id AND r.run_id = x.RUN AND r.agent_id = $4))";
-    let sql = d.sql(format!(
-        "SELECT x.policy_id, x.signal_type AS kind, COUNT(*) AS n, MAX(x.created_at) AS last FROM threshold_signals x \
-         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND {} GROUP BY x.policy_id, x.signal_type \
-         UNION ALL \
-         SELECT x.policy_id, 'BLOCK' AS kind, COUNT(*) AS n, MAX(x.created_at) AS last FROM prevention_records x \
-         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL \
-           AND x.decision = 'BLOCK' AND x.enforced AND {} GROUP BY x.policy_id \
-         UNION ALL \
-         SELECT x.policy_id, 'incident' AS kind, COUNT(*) AS n, MAX(x.created_at) AS last FROM incidents x \
-         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL AND {} \
-         GROUP BY x.policy_id",
-        agent.replace("RUN", "run_id"),
-        agent.replace("RUN", "run_id"),
-        agent.replace("RUN", "source_run_id"),
-    ));
-    ranged!(conn, sql, tenant, range, PolicyCount)
-}
-
-/// Signals (NEAR, BREACH) and enforced blocks (`BLOCK`) in range per time bucket.
-pub fn policy_activity_by_bucket(
+/// Per (bucket, policy, kind) in range: NEAR and BREACH signals, enforced blocking prevention
+/// records (`BLOCK`) and incidents (`incident`), each with the newest one's time.
+pub fn policy_cells(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     range: &Range,
     buckets: Buckets,
-) -> Result<Vec<KindBucket>, StoreError> {
+) -> Result<Vec<PolicyCell>, StoreError> {
     let d = Dialect::of(conn);
-    let agent = "($4 IS NULL OR EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = x.tenant_id AND r.run_id = x.run_id AND r.agent_id = $4))";
+    let agent = "($4 IS NULL OR EXISTS (SELECT 1 FROM runs r WHERE r.tenant_id = x.tenant_id AND r.run_id = x.RUN AND r.agent_id = $4))";
     let bucket = d.bucket("x.created_at", buckets);
     let sql = d.sql(format!(
-        "SELECT {bucket} AS bucket, x.signal_type AS kind, COUNT(*) AS n FROM threshold_signals x \
-         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND {agent} GROUP BY 1, 2 \
+        "SELECT {bucket} AS bucket, x.policy_id, x.signal_type AS kind, COUNT(*) AS n, MAX(x.created_at) AS last \
+         FROM threshold_signals x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND {} GROUP BY 1, 2, 3 \
          UNION ALL \
-         SELECT {bucket} AS bucket, 'BLOCK' AS kind, COUNT(*) AS n FROM prevention_records x \
+         SELECT {bucket} AS bucket, x.policy_id, 'BLOCK' AS kind, COUNT(*) AS n, MAX(x.created_at) AS last \
+         FROM prevention_records x \
          WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL \
-           AND x.decision = 'BLOCK' AND x.enforced AND {agent} GROUP BY 1, 2 \
-         ORDER BY 1, 2"
+           AND x.decision = 'BLOCK' AND x.enforced AND {} GROUP BY 1, 2, 3 \
+         UNION ALL \
+         SELECT {bucket} AS bucket, x.policy_id, 'incident' AS kind, COUNT(*) AS n, MAX(x.created_at) AS last \
+         FROM incidents x \
+         WHERE x.tenant_id = $1 AND x.created_at >= $2 AND x.created_at < $3 AND x.policy_id IS NOT NULL AND {} \
+         GROUP BY 1, 2, 3",
+        agent.replace("RUN", "run_id"),
+        agent.replace("RUN", "run_id"),
+        agent.replace("RUN", "source_run_id"),
     ));
-    ranged!(conn, sql, tenant, range, KindBucket)
+    ranged!(conn, sql, tenant, range, PolicyCell)
 }
 
-/// Runs started in range per (agent, status) (`by_bucket` false) or per (bucket index, status).
+/// Runs started in range per (bucket of their start, agent, status): one pass serves the totals,
+/// the agents and the series.
 pub fn run_groups(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     range: &Range,
-    by_bucket: Option<Buckets>,
+    buckets: Buckets,
 ) -> Result<Vec<RunGroup>, StoreError> {
     let d = Dialect::of(conn);
     let runs = runs_in_range(range);
-    let key = match by_bucket {
-        Some(b) => d.text(&d.bucket("r.started_at", b)),
-        None => "r.agent_id".to_owned(),
-    };
+    let bucket = d.bucket("r.started_at", buckets);
     let duration = d.seconds_between("r.started_at", "r.completed_at");
     let sql = d.sql(format!(
-        "SELECT {key} AS key, r.status, COUNT(*) AS runs, CAST(COALESCE(SUM(r.tokens_used), 0) AS BIGINT) AS tokens, \
+        "SELECT {bucket} AS bucket, r.agent_id, r.status, COUNT(*) AS runs, \
+           CAST(COALESCE(SUM(r.tokens_used), 0) AS BIGINT) AS tokens, \
            COALESCE(SUM(r.total_cost_cents), 0.0) AS cost_cents, \
            COALESCE(SUM(CASE WHEN r.completed_at IS NULL THEN NULL ELSE {duration} END), 0.0) AS duration_seconds, \
            COUNT(r.completed_at) AS with_duration \
-         {runs} GROUP BY 1, 2 ORDER BY 1, 2"
+         {runs} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     ));
     ranged!(conn, sql, tenant, range, RunGroup)
 }

@@ -111,7 +111,7 @@ pub fn list(
             }
             q
         };
-        let total = capped_total!(filtered, audit_logs::log_id, c);
+        let total = capped_total!(filtered, audit_logs::tenant_id, c);
         let q = after_cursor!(
             filtered(),
             &cursor,

@@ -63,7 +63,7 @@ pub fn list_prevention(
             }
             q
         };
-        let total = capped_total!(filtered, prevention_records::record_id, c);
+        let total = capped_total!(filtered, prevention_records::tenant_id, c);
         let rows = after_cursor!(
             filtered(),
             &cursor,
@@ -181,7 +181,7 @@ pub fn list_signals(
             }
             q
         };
-        let total = capped_total!(filtered, threshold_signals::signal_id, c);
+        let total = capped_total!(filtered, threshold_signals::tenant_id, c);
         let rows = after_cursor!(
             filtered(),
             &cursor,
@@ -353,7 +353,7 @@ pub fn list_costs(
             }
             q
         };
-        let total = capped_total!(filtered, cost_records::cost_record_id, c);
+        let total = capped_total!(filtered, cost_records::tenant_id, c);
         let rows = after_cursor!(
             filtered(),
             &cursor,

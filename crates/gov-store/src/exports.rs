@@ -106,7 +106,7 @@ pub fn list(
             }
             q
         };
-        let total = capped_total!(filtered, evidence_exports::export_id, c);
+        let total = capped_total!(filtered, evidence_exports::tenant_id, c);
         let rows = after_cursor!(
             filtered(),
             &cursor,

@@ -113,7 +113,7 @@ pub fn list(
             }
             q
         };
-        let total = capped_total!(filtered, incidents::incident_id, c);
+        let total = capped_total!(filtered, incidents::tenant_id, c);
         let q = after_cursor!(filtered(), &cursor, direction, incidents::created_at, incidents::incident_id);
         let q = match direction {
             SortDirection::Asc => q.order((incidents::created_at.asc(), incidents::incident_id.asc())),
@@ -312,70 +312,82 @@ pub struct IncidentStats {
     pub mean_seconds_to_resolve: Option<f64>,
 }
 
-/// One pass: GROUP BY (status, severity, type) with the counts and summed lifecycle durations of
-/// each group, folded here into the three breakdowns and the two means. No row is loaded.
-pub fn stats(conn: &mut Conn<'_>, tenant: TenantId, range: TimeRange) -> Result<IncidentStats, StoreError> {
-    use diesel::dsl::{count, count_star, sql};
-    use diesel::sql_types::{Double, Nullable};
+/// The incidents of one (status, severity, type): how many, how many were acknowledged and
+/// resolved, and the summed seconds from creation to each.
+#[derive(Debug, Clone, PartialEq, diesel::QueryableByName)]
+pub struct IncidentGroup {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub severity: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub incident_type: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub acknowledged: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub resolved: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub ack_seconds: f64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub resolve_seconds: f64,
+}
 
+/// One pass over the incidents created in `[from, to)`: GROUP BY (status, severity, type) with the
+/// counts and summed lifecycle durations of each group. No row is loaded.
+pub fn stat_groups(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<IncidentGroup>, StoreError> {
+    use diesel::sql_types::{Text, Timestamp as SqlTimestamp};
+    let d = crate::analytics::Dialect::of(conn);
+    let ack = d.seconds_between("created_at", "acknowledged_at");
+    let res = d.seconds_between("created_at", "resolved_at");
+    let sql = d.sql(format!(
+        "SELECT status, severity, type AS incident_type, COUNT(*) AS n, COUNT(acknowledged_at) AS acknowledged, \
+           COUNT(resolved_at) AS resolved, COALESCE(SUM({ack}), 0.0) AS ack_seconds, \
+           COALESCE(SUM({res}), 0.0) AS resolve_seconds \
+         FROM incidents WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 \
+         GROUP BY status, severity, type ORDER BY 1, 2, 3"
+    ));
     let t = tenant.to_string();
-    let (from, to) = (range.from.map(to_db), range.to.map(to_db));
-    // Seconds between two timestamp columns: the backends spell it differently.
-    let (ack, res) = match conn.backend() {
-        crate::Backend::Sqlite => (
-            "SUM((julianday(acknowledged_at) - julianday(created_at)) * 86400.0)",
-            "SUM((julianday(resolved_at) - julianday(created_at)) * 86400.0)",
-        ),
-        crate::Backend::Postgres => (
-            "SUM(EXTRACT(EPOCH FROM (acknowledged_at - created_at)))::double precision",
-            "SUM(EXTRACT(EPOCH FROM (resolved_at - created_at)))::double precision",
-        ),
-    };
-    type Group = (String, String, String, i64, i64, i64, Option<f64>, Option<f64>);
-    let groups: Vec<Group> = dispatch!(conn, |c| {
-        // Not boxed: diesel cannot GROUP BY a boxed query; open ends are the widest range both
-        // backends store.
-        incidents::table
-            .filter(
-                incidents::tenant_id
-                    .eq(&t)
-                    .and(incidents::created_at.ge(from.unwrap_or(time::macros::datetime!(1970-01-01 0:00))))
-                    .and(
-                        incidents::created_at.le(to.unwrap_or(time::macros::datetime!(9999-12-31 23:59:59))),
-                    ),
-            )
-            .group_by((incidents::status, incidents::severity, incidents::incident_type))
-            .select((
-                incidents::status,
-                incidents::severity,
-                incidents::incident_type,
-                count_star(),
-                count(incidents::acknowledged_at),
-                count(incidents::resolved_at),
-                sql::<Nullable<Double>>(ack),
-                sql::<Nullable<Double>>(res),
-            ))
-            .load(c)
-    })?;
-    let mut by = [std::collections::BTreeMap::<String, i64>::new(), Default::default(), Default::default()];
-    let mut stats = IncidentStats::default();
-    let (mut ack_seconds, mut res_seconds) = (0.0, 0.0);
-    for (status, severity, ty, n, acked, resolved, ack_sum, res_sum) in groups {
-        for (map, key) in by.iter_mut().zip([status, severity, ty]) {
-            *map.entry(key).or_default() += n;
+    Ok(dispatch!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(&t)
+        .bind::<SqlTimestamp, _>(to_db(from))
+        .bind::<SqlTimestamp, _>(to_db(to))
+        .load(c))?)
+}
+
+impl IncidentStats {
+    /// The three breakdowns and the two means of `groups` (of one range, possibly read in parts).
+    pub fn fold(groups: impl IntoIterator<Item = IncidentGroup>) -> IncidentStats {
+        let mut by =
+            [std::collections::BTreeMap::<String, i64>::new(), Default::default(), Default::default()];
+        let mut stats = IncidentStats::default();
+        let (mut ack_seconds, mut res_seconds) = (0.0, 0.0);
+        for g in groups {
+            if g.n == 0 {
+                continue;
+            }
+            for (map, key) in by.iter_mut().zip([g.status, g.severity, g.incident_type]) {
+                *map.entry(key).or_default() += g.n;
+            }
+            stats.total += g.n;
+            stats.acknowledged += g.acknowledged;
+            stats.resolved += g.resolved;
+            ack_seconds += g.ack_seconds;
+            res_seconds += g.resolve_seconds;
         }
-        stats.total += n;
-        stats.acknowledged += acked;
-        stats.resolved += resolved;
-        ack_seconds += ack_sum.unwrap_or(0.0);
-        res_seconds += res_sum.unwrap_or(0.0);
+        let mean = |sum: f64, n: i64| (n > 0).then(|| sum / n as f64);
+        stats.mean_seconds_to_acknowledge = mean(ack_seconds, stats.acknowledged);
+        stats.mean_seconds_to_resolve = mean(res_seconds, stats.resolved);
+        let [status, severity, ty] = by.map(|m| m.into_iter().collect());
+        (stats.by_status, stats.by_severity, stats.by_type) = (status, severity, ty);
+        stats
     }
-    let mean = |sum: f64, n: i64| (n > 0).then(|| sum / n as f64);
-    stats.mean_seconds_to_acknowledge = mean(ack_seconds, stats.acknowledged);
-    stats.mean_seconds_to_resolve = mean(res_seconds, stats.resolved);
-    let [status, severity, ty] = by.map(|m| m.into_iter().collect());
-    (stats.by_status, stats.by_severity, stats.by_type) = (status, severity, ty);
-    Ok(stats)
 }
 
 /// What links another incident to an incident.

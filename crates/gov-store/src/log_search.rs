@@ -144,7 +144,7 @@ pub fn audit(
             }
             q
         };
-        let total = if scan { None } else { Some(capped_total!(filtered, audit_logs::log_id, c)) };
+        let total = if scan { None } else { Some(capped_total!(filtered, audit_logs::tenant_id, c)) };
         let q =
             after_cursor!(filtered(), &after, SortDirection::Desc, audit_logs::timestamp, audit_logs::log_id);
         let rows: Vec<AuditLogRow> = not_older!(q, &floor, audit_logs::timestamp, audit_logs::log_id)
@@ -244,7 +244,7 @@ pub fn traces(
             }
             q
         };
-        let total = if scan { None } else { Some(capped_total!(filtered, aos_traces::trace_id, c)) };
+        let total = if scan { None } else { Some(capped_total!(filtered, aos_traces::tenant_id, c)) };
         let q = after_cursor!(
             filtered(),
             &after,

@@ -88,11 +88,15 @@ pub(crate) use not_older;
 
 /// The count of `filtered()` (a closure building the boxed query), exact up to the cap:
 /// first whether a row exists past the cap (an index walk of at most the cap's rows), then,
-/// only if not, the exact count.
+/// only if not, the exact count. The probe selects `$tenant`, the table's `tenant_id` (`system_logs`,
+/// whose tenant is optional, passes its id), which every index of
+/// a tenant's rows holds, so the index that serves the filter also covers the probe: selecting
+/// the row id instead let SQLite, with `ANALYZE` statistics that call a status unselective, scan
+/// the whole table for it (the live runs of a million-run tenant: 250 ms instead of 1).
 macro_rules! capped_total {
-    ($filtered:expr, $id:expr, $c:expr) => {{
+    ($filtered:expr, $tenant:expr, $c:expr) => {{
         let past_cap: Option<String> = $filtered()
-            .select($id)
+            .select($tenant)
             .offset($crate::paging::COUNT_PROBE_OFFSET)
             .limit(1)
             .first($c)

@@ -59,7 +59,7 @@ pub fn list(
             }
             q
         };
-        let total = capped_total!(filtered, policy_proposals::proposal_id, c);
+        let total = capped_total!(filtered, policy_proposals::tenant_id, c);
         let rows = after_cursor!(
             filtered(),
             &cursor,

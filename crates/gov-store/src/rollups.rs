@@ -6,9 +6,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Timestamp as SqlTimestamp};
 use gov_model::{TenantId, Timestamp};
-use time::PrimitiveDateTime;
 
-use crate::analytics::{Buckets, Dialect};
+use crate::analytics::{Buckets, CostCell, Dialect, PolicyCell};
 use crate::convert::to_db;
 use crate::db::dispatch;
 use crate::{Backend, Conn, StoreError};
@@ -180,7 +179,57 @@ pub fn add_policy(conn: &mut Conn<'_>, tenant: TenantId, rows: &[PolicyRollup]) 
     Ok(())
 }
 
-const TABLES: [&str; 4] = ["run_rollups", "run_duration_rollups", "cost_rollups", "policy_rollups"];
+/// What one incident adds to (or, negated, takes from) the row of its created hour and current
+/// (status, severity, type).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IncidentRollup {
+    pub hour: i64,
+    pub status: String,
+    pub severity: String,
+    pub incident_type: String,
+    pub n: i64,
+    pub acknowledged: i64,
+    pub resolved: i64,
+    pub ack_seconds: f64,
+    pub resolve_seconds: f64,
+}
+
+pub fn add_incidents(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    rows: &[IncidentRollup],
+) -> Result<(), StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(
+        "INSERT INTO incident_rollups (tenant_id, hour, status, severity, incident_type, n, acknowledged, resolved, \
+           ack_seconds, resolve_seconds) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (tenant_id, hour, status, severity, incident_type) DO UPDATE SET \
+           n = incident_rollups.n + excluded.n, acknowledged = incident_rollups.acknowledged + excluded.acknowledged, \
+           resolved = incident_rollups.resolved + excluded.resolved, \
+           ack_seconds = incident_rollups.ack_seconds + excluded.ack_seconds, \
+           resolve_seconds = incident_rollups.resolve_seconds + excluded.resolve_seconds"
+            .to_owned(),
+    );
+    let t = tenant.to_string();
+    for r in rows {
+        dispatch!(conn, |c| diesel::sql_query(&sql)
+            .bind::<Text, _>(&t)
+            .bind::<BigInt, _>(r.hour)
+            .bind::<Text, _>(&r.status)
+            .bind::<Text, _>(&r.severity)
+            .bind::<Text, _>(&r.incident_type)
+            .bind::<BigInt, _>(r.n)
+            .bind::<BigInt, _>(r.acknowledged)
+            .bind::<BigInt, _>(r.resolved)
+            .bind::<Double, _>(r.ack_seconds)
+            .bind::<Double, _>(r.resolve_seconds)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+const TABLES: [&str; 5] =
+    ["run_rollups", "run_duration_rollups", "cost_rollups", "policy_rollups", "incident_rollups"];
 
 /// Before a rebuild: on PostgreSQL, holds writers that would add to the rollups until this
 /// transaction ends, so that none adds to a row the rebuild is about to replace.
@@ -209,10 +258,11 @@ struct Name {
     name: String,
 }
 
-/// Whether the rollups still wait to be built from the rows written before they existed.
+/// Whether the rollups still wait to be built from the rows written before they existed: a
+/// migration that adds a rollup adds a row here (`rollups_v1`, `incident_rollups_v1`).
 pub fn backfill_pending(conn: &mut Conn<'_>) -> Result<bool, StoreError> {
     let rows: Vec<Name> = dispatch!(conn, |c| diesel::sql_query("SELECT name FROM rollup_backfill").load(c))?;
-    Ok(rows.iter().any(|r| r.name == "rollups_v1"))
+    Ok(!rows.is_empty())
 }
 
 /// The tenants that have any row a rollup counts.
@@ -240,11 +290,12 @@ pub struct Hours {
 /// How run rows are grouped.
 #[derive(Debug, Clone, Copy)]
 pub enum RunKey {
-    Agent,
     Snapshot,
-    Bucket(Buckets),
     /// One group, key `""`.
     All,
+    /// One group (key `""`) of the runs a breach stopped (`failed_policy`): the index on the
+    /// rollup's key skips the rest without reading them.
+    Stopped,
 }
 
 /// Ended runs of one (key, status).
@@ -307,11 +358,10 @@ pub fn run_groups(
     key: RunKey,
 ) -> Result<Vec<RunRollupGroup>, StoreError> {
     let d = Dialect::of(conn);
-    let key = match key {
-        RunKey::Agent => "agent_id".to_owned(),
-        RunKey::Snapshot => "policy_snapshot_id".to_owned(),
-        RunKey::Bucket(b) => d.text(&bucket_of_hour(b)),
-        RunKey::All => "''".to_owned(),
+    let (key, only) = match key {
+        RunKey::Snapshot => ("policy_snapshot_id", ""),
+        RunKey::All => ("''", ""),
+        RunKey::Stopped => ("''", " AND status = 'failed_policy'"),
     };
     let sql = d.sql(format!(
         "SELECT {key} AS key, status, CAST(SUM(runs) AS BIGINT) AS runs, CAST(SUM(steps) AS BIGINT) AS steps, \
@@ -319,10 +369,51 @@ pub fn run_groups(
            SUM(duration_seconds) AS duration_seconds, CAST(SUM(timed) AS BIGINT) AS timed, \
            SUM(stop_open_rate) AS stop_open_rate, SUM(stop_open_rate * hour) AS stop_open_rate_hours, \
            SUM(stop_open_rate_offset) AS stop_open_rate_offset, SUM(stop_answered_cents) AS stop_answered_cents \
-         FROM run_rollups WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+         FROM run_rollups WHERE {}{only} GROUP BY 1, 2 ORDER BY 1, 2",
         hours_filter()
     ));
     by_hours!(conn, sql, tenant, hours, RunRollupGroup)
+}
+
+/// Ended runs of one (time bucket, agent, status).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct RunTallyGroup {
+    #[diesel(sql_type = BigInt)]
+    pub bucket: i64,
+    #[diesel(sql_type = Text)]
+    pub agent_id: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub runs: i64,
+    #[diesel(sql_type = BigInt)]
+    pub tokens: i64,
+    #[diesel(sql_type = Double)]
+    pub cost_cents: f64,
+    #[diesel(sql_type = Double)]
+    pub duration_seconds: f64,
+    #[diesel(sql_type = BigInt)]
+    pub timed: i64,
+}
+
+/// Ended runs in `hours` per (bucket, agent, status): one pass serves the totals, the agents and
+/// the series of Productivity.
+pub fn run_tallies(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    hours: &Hours,
+    buckets: Buckets,
+) -> Result<Vec<RunTallyGroup>, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(format!(
+        "SELECT {} AS bucket, agent_id, status, CAST(SUM(runs) AS BIGINT) AS runs, \
+           CAST(SUM(tokens) AS BIGINT) AS tokens, SUM(cost_cents) AS cost_cents, \
+           SUM(duration_seconds) AS duration_seconds, CAST(SUM(timed) AS BIGINT) AS timed \
+         FROM run_rollups WHERE {} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        bucket_of_hour(buckets),
+        hours_filter()
+    ));
+    by_hours!(conn, sql, tenant, hours, RunTallyGroup)
 }
 
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
@@ -343,88 +434,41 @@ pub fn durations(conn: &mut Conn<'_>, tenant: TenantId, hours: &Hours) -> Result
     by_hours!(conn, sql, tenant, hours, BinCount)
 }
 
-/// How cost rows are grouped.
-#[derive(Debug, Clone, Copy)]
-pub enum CostKey {
-    Model,
-    Agent,
-    Bucket(Buckets),
-    All,
-}
-
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct CostRollupGroup {
-    #[diesel(sql_type = Text)]
-    pub key: String,
-    #[diesel(sql_type = Double)]
-    pub cost_cents: f64,
-    #[diesel(sql_type = BigInt)]
-    pub tokens: i64,
-    #[diesel(sql_type = BigInt)]
-    pub records: i64,
-    #[diesel(sql_type = BigInt)]
-    pub runs: i64,
-}
-
-pub fn cost_groups(
+/// Cost records in `hours` per (bucket, agent, model): one pass serves the totals, the models, the
+/// agents and the series of Cost Intelligence.
+pub fn cost_cells(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     hours: &Hours,
-    key: CostKey,
-) -> Result<Vec<CostRollupGroup>, StoreError> {
+    buckets: Buckets,
+) -> Result<Vec<CostCell>, StoreError> {
     let d = Dialect::of(conn);
-    let key = match key {
-        CostKey::Model => "model".to_owned(),
-        CostKey::Agent => "agent_id".to_owned(),
-        CostKey::Bucket(b) => d.text(&bucket_of_hour(b)),
-        CostKey::All => "''".to_owned(),
-    };
     let sql = d.sql(format!(
-        "SELECT {key} AS key, SUM(cost_cents) AS cost_cents, CAST(SUM(tokens) AS BIGINT) AS tokens, \
+        "SELECT {} AS bucket, agent_id, model, SUM(cost_cents) AS cost_cents, CAST(SUM(tokens) AS BIGINT) AS tokens, \
            CAST(SUM(records) AS BIGINT) AS records, CAST(SUM(runs) AS BIGINT) AS runs \
-         FROM cost_rollups WHERE {} GROUP BY 1 ORDER BY 1",
+         FROM cost_rollups WHERE {} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        bucket_of_hour(buckets),
         hours_filter()
     ));
-    by_hours!(conn, sql, tenant, hours, CostRollupGroup)
+    by_hours!(conn, sql, tenant, hours, CostCell)
 }
 
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct PolicyRollupGroup {
-    /// A policy id, or a bucket index as text.
-    #[diesel(sql_type = Text)]
-    pub key: String,
-    #[diesel(sql_type = Text)]
-    pub kind: String,
-    #[diesel(sql_type = BigInt)]
-    pub n: i64,
-    #[diesel(sql_type = SqlTimestamp)]
-    last: PrimitiveDateTime,
-}
-
-impl PolicyRollupGroup {
-    pub fn last(&self) -> Timestamp {
-        self.last.assume_utc()
-    }
-}
-
-/// Policy activity in `hours` per (policy, kind) (`by_bucket` `None`) or per (bucket, kind).
-pub fn policy_groups(
+/// Policy activity in `hours` per (bucket, policy, kind): one pass serves the policies and the
+/// series of Policies Usage.
+pub fn policy_cells(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     hours: &Hours,
-    by_bucket: Option<Buckets>,
-) -> Result<Vec<PolicyRollupGroup>, StoreError> {
+    buckets: Buckets,
+) -> Result<Vec<PolicyCell>, StoreError> {
     let d = Dialect::of(conn);
-    let key = match by_bucket {
-        Some(b) => d.text(&bucket_of_hour(b)),
-        None => "policy_id".to_owned(),
-    };
     let sql = d.sql(format!(
-        "SELECT {key} AS key, kind, CAST(SUM(n) AS BIGINT) AS n, MAX(last_at) AS last FROM policy_rollups \
-         WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT {} AS bucket, policy_id, kind, CAST(SUM(n) AS BIGINT) AS n, MAX(last_at) AS last FROM policy_rollups \
+         WHERE {} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        bucket_of_hour(buckets),
         hours_filter()
     ));
-    by_hours!(conn, sql, tenant, hours, PolicyRollupGroup)
+    by_hours!(conn, sql, tenant, hours, PolicyCell)
 }
 
 // The rebuild: every rollup of one tenant recomputed from its rows (after `clear`). The sums
@@ -523,5 +567,46 @@ pub fn rebuild_policy(conn: &mut Conn<'_>, tenant: TenantId) -> Result<(), Store
         ));
         dispatch!(conn, |c| diesel::sql_query(&sql).bind::<Text, _>(&t).execute(c))?;
     }
+    Ok(())
+}
+
+/// The incidents created in `hours` per (status, severity, type), from their rollups.
+pub fn incident_groups(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    hours: &Hours,
+) -> Result<Vec<crate::incidents::IncidentGroup>, StoreError> {
+    let d = Dialect::of(conn);
+    let sql = d.sql(
+        "SELECT status, severity, incident_type, CAST(SUM(n) AS BIGINT) AS n, \
+           CAST(SUM(acknowledged) AS BIGINT) AS acknowledged, CAST(SUM(resolved) AS BIGINT) AS resolved, \
+           SUM(ack_seconds) AS ack_seconds, SUM(resolve_seconds) AS resolve_seconds \
+         FROM incident_rollups WHERE tenant_id = $1 AND hour >= $2 AND hour < $3 \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+            .to_owned(),
+    );
+    let t = tenant.to_string();
+    Ok(dispatch!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(&t)
+        .bind::<BigInt, _>(hours.from)
+        .bind::<BigInt, _>(hours.to)
+        .load(c))?)
+}
+
+/// Adds the tenant's incidents to `incident_rollups` by created hour.
+pub fn rebuild_incidents(conn: &mut Conn<'_>, tenant: TenantId) -> Result<(), StoreError> {
+    let d = Dialect::of(conn);
+    let hour = format!("({} / 3600)", d.epoch("x.created_at"));
+    let ack = d.seconds_between("x.created_at", "x.acknowledged_at");
+    let res = d.seconds_between("x.created_at", "x.resolved_at");
+    let sql = d.sql(format!(
+        "INSERT INTO incident_rollups (tenant_id, hour, status, severity, incident_type, n, acknowledged, resolved, \
+           ack_seconds, resolve_seconds) \
+         SELECT x.tenant_id, {hour}, x.status, x.severity, x.type, COUNT(*), COUNT(x.acknowledged_at), \
+           COUNT(x.resolved_at), COALESCE(SUM({ack}), 0.0), COALESCE(SUM({res}), 0.0) \
+         FROM incidents x WHERE x.tenant_id = $1 GROUP BY x.tenant_id, {hour}, x.status, x.severity, x.type"
+    ));
+    let t = tenant.to_string();
+    dispatch!(conn, |c| diesel::sql_query(&sql).bind::<Text, _>(&t).execute(c))?;
     Ok(())
 }

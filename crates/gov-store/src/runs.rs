@@ -172,7 +172,7 @@ pub fn list(
             }
             q
         };
-        let total = capped_total!(filtered, runs::run_id, c);
+        let total = capped_total!(filtered, runs::tenant_id, c);
         let rows: Vec<RunRow> = match sort {
             RunSort::StartedAt => {
                 let q = after_cursor!(filtered(), &time_after, direction, started(), runs::run_id);

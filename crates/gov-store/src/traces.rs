@@ -76,7 +76,7 @@ pub fn list(
             }
             q
         };
-        let total = capped_total!(filtered, aos_traces::trace_id, c);
+        let total = capped_total!(filtered, aos_traces::tenant_id, c);
         let q = after_cursor!(filtered(), &cursor, direction, aos_traces::started_at, aos_traces::trace_id);
         let q = match direction {
             SortDirection::Asc => q.order((aos_traces::started_at.asc(), aos_traces::trace_id.asc())),
@@ -161,7 +161,7 @@ pub fn steps(
                 .filter(aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&i)))
                 .into_boxed()
         };
-        let total = capped_total!(filtered, aos_trace_steps::step_id, c);
+        let total = capped_total!(filtered, aos_trace_steps::tenant_id, c);
         // A trace's step index is unique: it orders the steps alone.
         let q = match &cursor {
             Some((after, _)) => filtered().filter(aos_trace_steps::step_index.gt(after)),
