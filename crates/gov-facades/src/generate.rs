@@ -795,7 +795,10 @@ impl Gov {
         // The rollups count what the bulk writes bypassed; fresh statistics let the planners
         // choose the indexes a large tenant needs.
         self.rebuild_rollups(tenant_id)?;
-        self.db.write(|c| Ok::<_, Error>(bulk::analyze(c)?))?;
+        match self.db.backend() {
+            gov_store::Backend::Sqlite => self.db.write(|c| Ok::<_, Error>(bulk::analyze(c)?))?,
+            gov_store::Backend::Postgres => self.db.read(|c| Ok::<_, Error>(bulk::analyze(c)?))?,
+        }
         Ok(out)
     }
 }

@@ -159,8 +159,15 @@ pub fn append_audit(conn: &mut Conn<'_>, tenant: TenantId, rows: Vec<NewAuditRow
     Ok(())
 }
 
-/// Refreshes the query planner's statistics (SQLite `ANALYZE`, PostgreSQL `ANALYZE`).
+/// Refreshes the query planner's statistics: SQLite `ANALYZE` (in a write transaction); on
+/// PostgreSQL `VACUUM ANALYZE`, outside any transaction (call it through `Db::read`), which also
+/// sets the visibility map autovacuum would set later, so that index-only scans (a list's
+/// capped total) read no table pages, as they do on a database in its steady state.
 pub fn analyze(conn: &mut Conn<'_>) -> Result<(), StoreError> {
-    dispatch!(conn, |c| diesel::sql_query("ANALYZE").execute(c))?;
+    let sql = match conn.backend() {
+        crate::Backend::Sqlite => "ANALYZE",
+        crate::Backend::Postgres => "VACUUM ANALYZE",
+    };
+    dispatch!(conn, |c| diesel::sql_query(sql).execute(c))?;
     Ok(())
 }
