@@ -169,6 +169,38 @@ async fn stats_count_and_time_the_lifecycle_on_both_backends() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_transitions_on_two_replicas_count_each_incident_once() {
+    let app = TestApp::spawn().await;
+    let replica = app.replica();
+    let (first, second) = two_breaches(&app).await;
+    app.clock.set(T0 + time::Duration::seconds(600));
+    // Both incidents at once from both servers: acknowledge, escalate and resolve, four of each.
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let incident = if i % 2 == 0 { &first } else { &second };
+        let action = ["acknowledge", "escalate", "resolve"][i / 2 % 3];
+        let path = format!("/api/v1/incidents/{incident}/{action}");
+        let url = if i / 6 % 2 == 0 { app.url(&path) } else { replica.url(&path) };
+        requests.spawn(app.client.post(url).bearer_auth(&app.admin_key).json(&json!({})).send());
+    }
+    for res in requests.join_all().await {
+        let status = res.unwrap().status();
+        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}");
+    }
+    let stats = json(app.get("/api/v1/incidents/stats").await, StatusCode::OK).await;
+    let statuses: i64 = stats["by_status"].as_object().unwrap().values().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!((stats["total"].as_i64(), statuses), (Some(2), 2), "each incident once: {stats}");
+    for id in [&first, &second] {
+        let incident = json(app.get(&format!("/api/v1/incidents/{id}")).await, StatusCode::OK).await;
+        let status = incident["entity"]["status"].as_str().unwrap().to_owned();
+        assert!(stats["by_status"][&status].as_i64().unwrap() >= 1, "{status} in {stats}");
+    }
+    // The rollups moved each incident exactly as its saved state says.
+    app.gov_at(T0 + time::Duration::seconds(600)).rebuild_rollups(app.caller().tenant_id).unwrap();
+    assert_eq!(json(app.get("/api/v1/incidents/stats").await, StatusCode::OK).await, stats);
+}
+
 #[tokio::test]
 async fn a_postmortem_is_written_once_audited_and_in_the_timeline_on_both_backends() {
     let app = TestApp::spawn().await;

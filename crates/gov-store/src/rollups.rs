@@ -211,6 +211,17 @@ pub fn add_incidents(
             .to_owned(),
     );
     let t = tenant.to_string();
+    // In key order: two transitions that move incidents between the same two rows lock them in
+    // one order on PostgreSQL, so neither waits for the other in a cycle.
+    let mut rows: Vec<&IncidentRollup> = rows.iter().collect();
+    rows.sort_by(|a, b| {
+        (a.hour, &a.status, &a.severity, &a.incident_type).cmp(&(
+            b.hour,
+            &b.status,
+            &b.severity,
+            &b.incident_type,
+        ))
+    });
     for r in rows {
         dispatch!(conn, |c| diesel::sql_query(&sql)
             .bind::<Text, _>(&t)
