@@ -96,18 +96,7 @@ fn run_groups(c: &mut Conn<'_>, tenant: TenantId, range: &Range, buckets: Bucket
         found.extend(agg::run_groups(c, tenant, r, buckets)?);
     }
     if let Some(h) = &parts.hours {
-        for g in rollup::run_tallies(c, tenant, h, buckets)? {
-            found.push(RunGroup {
-                bucket: g.bucket,
-                agent_id: g.agent_id,
-                status: g.status,
-                runs: g.runs,
-                tokens: g.tokens,
-                cost_cents: g.cost_cents,
-                duration_seconds: g.duration_seconds,
-                with_duration: g.timed,
-            });
-        }
+        found.extend(rollup::run_tallies(c, tenant, h, buckets)?);
     }
     Ok(found)
 }

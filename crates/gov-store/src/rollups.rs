@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Timestamp as SqlTimestamp};
 use gov_model::{TenantId, Timestamp};
 
-use crate::analytics::{Buckets, CostCell, Dialect, PolicyCell};
+use crate::analytics::{Buckets, CostCell, Dialect, PolicyCell, RunGroup};
 use crate::convert::to_db;
 use crate::db::dispatch;
 use crate::{Backend, Conn, StoreError};
@@ -386,27 +386,6 @@ pub fn run_groups(
     by_hours!(conn, sql, tenant, hours, RunRollupGroup)
 }
 
-/// Ended runs of one (time bucket, agent, status).
-#[derive(Debug, Clone, PartialEq, QueryableByName)]
-pub struct RunTallyGroup {
-    #[diesel(sql_type = BigInt)]
-    pub bucket: i64,
-    #[diesel(sql_type = Text)]
-    pub agent_id: String,
-    #[diesel(sql_type = Text)]
-    pub status: String,
-    #[diesel(sql_type = BigInt)]
-    pub runs: i64,
-    #[diesel(sql_type = BigInt)]
-    pub tokens: i64,
-    #[diesel(sql_type = Double)]
-    pub cost_cents: f64,
-    #[diesel(sql_type = Double)]
-    pub duration_seconds: f64,
-    #[diesel(sql_type = BigInt)]
-    pub timed: i64,
-}
-
 /// Ended runs in `hours` per (bucket, agent, status): one pass serves the totals, the agents and
 /// the series of Productivity.
 pub fn run_tallies(
@@ -414,17 +393,17 @@ pub fn run_tallies(
     tenant: TenantId,
     hours: &Hours,
     buckets: Buckets,
-) -> Result<Vec<RunTallyGroup>, StoreError> {
+) -> Result<Vec<RunGroup>, StoreError> {
     let d = Dialect::of(conn);
     let sql = d.sql(format!(
         "SELECT {} AS bucket, agent_id, status, CAST(SUM(runs) AS BIGINT) AS runs, \
            CAST(SUM(tokens) AS BIGINT) AS tokens, SUM(cost_cents) AS cost_cents, \
-           SUM(duration_seconds) AS duration_seconds, CAST(SUM(timed) AS BIGINT) AS timed \
+           SUM(duration_seconds) AS duration_seconds, CAST(SUM(timed) AS BIGINT) AS with_duration \
          FROM run_rollups WHERE {} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         bucket_of_hour(buckets),
         hours_filter()
     ));
-    by_hours!(conn, sql, tenant, hours, RunTallyGroup)
+    by_hours!(conn, sql, tenant, hours, RunGroup)
 }
 
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
