@@ -106,6 +106,17 @@ pub fn cost_stopped_cents(cost_spent_cents: f64, seconds_to_stop: f64, idle_seco
     round_cents(cost_spent_cents / seconds_to_stop * idle_seconds.max(0.0))
 }
 
+/// [`cost_stopped_cents`] of a run that started at `started`, was stopped at `stop` and first
+/// answered at `answer` (or, unanswered, the time of the estimate).
+pub fn run_cost_stopped_cents(
+    cost_spent_cents: f64,
+    started: OffsetDateTime,
+    stop: OffsetDateTime,
+    answer: OffsetDateTime,
+) -> f64 {
+    cost_stopped_cents(cost_spent_cents, (stop - started).as_seconds_f64(), (answer - stop).as_seconds_f64())
+}
+
 fn dollars(cents: f64) -> String {
     format!("${:.2}", cents / 100.0)
 }
@@ -244,4 +255,29 @@ fn recommended_actions(b: &EvidenceBundle, impact: &BusinessImpact) -> Vec<Strin
         ));
     }
     actions
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::run_cost_stopped_cents;
+
+    #[test]
+    fn cost_stopped_is_the_runs_burn_rate_over_the_idle_time() {
+        let start = datetime!(2026-01-20 10:00 UTC);
+        let secs = |s: i64| start + time::Duration::seconds(s);
+        let cases = [
+            // 450 cents in 30 s, answered 2,670 s after the stop.
+            ((450.0, secs(30), secs(2_700)), 40_050.0),
+            // Stopped within a second of its start: no rate to speak of.
+            ((450.0, start, secs(600)), 0.0),
+            // An answer before the stop (clock skew between replicas) costs nothing.
+            ((450.0, secs(30), secs(10)), 0.0),
+            ((0.0, secs(30), secs(90)), 0.0),
+        ];
+        for ((cost, stop, answer), want) in cases {
+            assert_eq!(run_cost_stopped_cents(cost, start, stop, answer), want, "{cost} {stop} {answer}");
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub mod verify;
 
 pub use build::{EvidenceRecords, Generation, evidence_bundle, executive_debrief, soc2_bundle};
 pub use bundle::*;
-pub use debrief::cost_stopped_cents;
+pub use debrief::{cost_stopped_cents, run_cost_stopped_cents};
 pub use manifest::{ExportReport, LogExportManifest, MANIFEST_SCHEMA, verify_export};
 pub use sign::{KeyError, PublicKey, Sealed, SigningKey, bundle_hash, seal};
 pub use soc2::{DEFAULT_SOC2_CONTROLS, Soc2Control};

@@ -67,9 +67,9 @@ fn cost_stopped(c: &mut Conn<'_>, tenant: TenantId, range: &Range, now: Timestam
             stopped.runs += 1;
             stopped.cost_spent_cents += run.cost_cents;
             if let Some(stop) = run.stop_at() {
-                let to_stop = (stop - run.started_at()).as_seconds_f64();
-                let idle = (run.first_response().unwrap_or(now) - stop).as_seconds_f64();
-                stopped.cost_stopped_cents += gov_evidence::cost_stopped_cents(run.cost_cents, to_stop, idle);
+                let answer = run.first_response().unwrap_or(now);
+                stopped.cost_stopped_cents +=
+                    gov_evidence::run_cost_stopped_cents(run.cost_cents, run.started_at(), stop, answer);
             }
         }
     }

@@ -417,20 +417,8 @@ impl Plan {
         index: i64,
         at: Timestamp,
     ) -> ThresholdSignal {
-        ThresholdSignal {
-            signal_id: SignalId::from_uuid(ids.uuid_at(at)),
-            tenant_id: self.tenant,
-            run_id,
-            policy_id: finding.policy_id,
-            check_id: finding.check_id.clone(),
-            signal_type: kind,
-            metric: finding.metric.to_owned(),
-            value: finding.current_value,
-            limit_value: finding.limit,
-            percentage: finding.percentage,
-            step_index: index,
-            created_at: at,
-        }
+        let id = SignalId::from_uuid(ids.uuid_at(at));
+        crate::steps::signal(id, self.tenant, run_id, finding, kind, index, at)
     }
 
     /// What run completion attributes: one cost record per model of the run's steps (from

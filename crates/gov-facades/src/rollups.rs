@@ -33,9 +33,8 @@ fn add_stop(
 ) {
     match first_response {
         Some(answer) => {
-            let to_stop = (stop_at - started_at).as_seconds_f64();
-            let idle = (answer - stop_at).as_seconds_f64();
-            row.stop_answered_cents += gov_evidence::cost_stopped_cents(cost_cents, to_stop, idle);
+            row.stop_answered_cents +=
+                gov_evidence::run_cost_stopped_cents(cost_cents, started_at, stop_at, answer);
         }
         None => {
             let rate = StopRate::new(cost_cents, started_at, stop_at);

@@ -446,7 +446,7 @@ impl Gov {
             crate::rollups::insert_signal(
                 c,
                 &run.agent_id,
-                &signal(run, near, SignalType::Near, index, now),
+                &signal(SignalId::new(), run.tenant_id, run.run_id, near, SignalType::Near, index, now),
             )?;
         }
         if decision.breaches.is_empty() {
@@ -473,7 +473,7 @@ impl Gov {
             crate::rollups::insert_signal(
                 c,
                 &run.agent_id,
-                &signal(run, breach, SignalType::Breach, index, now),
+                &signal(SignalId::new(), run.tenant_id, run.run_id, breach, SignalType::Breach, index, now),
             )?;
             let is_winner = winner.is_some_and(|w| w.check_id == breach.check_id);
             crate::rollups::insert_prevention(
@@ -704,11 +704,20 @@ fn killed(kill: &AgentKill) -> ForcedStop {
     }
 }
 
-fn signal(run: &Run, finding: &Finding, kind: SignalType, index: i64, now: Timestamp) -> ThresholdSignal {
+/// The signal a finding writes at step `index` of a run (the generator's, with its seeded ids, too).
+pub(crate) fn signal(
+    signal_id: SignalId,
+    tenant_id: gov_model::TenantId,
+    run_id: RunId,
+    finding: &Finding,
+    kind: SignalType,
+    index: i64,
+    now: Timestamp,
+) -> ThresholdSignal {
     ThresholdSignal {
-        signal_id: SignalId::new(),
-        tenant_id: run.tenant_id,
-        run_id: run.run_id,
+        signal_id,
+        tenant_id,
+        run_id,
         policy_id: finding.policy_id,
         check_id: finding.check_id.clone(),
         signal_type: kind,
