@@ -206,11 +206,12 @@ pub(crate) fn save_incident(c: &mut Conn<'_>, before: &Incident, after: &Inciden
 /// Writes an incident (of a run of `agent_id`, or `""` without a run); one naming a policy counts.
 pub(crate) fn insert_incident(c: &mut Conn<'_>, agent_id: &str, incident: &Incident) -> Result<()> {
     incidents::insert(c, incident)?;
-    store::add_incidents(c, incident.tenant_id, &[incident_row(incident, 1)])?;
+    // `policy_rollups` before `incident_rollups`: the rollup tables' lock order (gov-store rollups).
     if let Some(policy) = incident.policy_id {
         let row = policy_row(policy.to_string(), agent_id, "incident", incident.created_at);
         store::add_policy(c, incident.tenant_id, &[row])?;
     }
+    store::add_incidents(c, incident.tenant_id, &[incident_row(incident, 1)])?;
     Ok(())
 }
 

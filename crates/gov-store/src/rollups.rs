@@ -239,8 +239,12 @@ pub fn add_incidents(
     Ok(())
 }
 
+/// In the order every writer takes them (a step: its signals' and blocks' `policy_rollups`, then an
+/// incident's `incident_rollups`, then a run's end; a transition: `incident_rollups`, then a first
+/// answer's `run_rollups`), so that a rebuild's table locks, taken one by one in this order, never
+/// wait in a cycle with a writer's.
 const TABLES: [&str; 5] =
-    ["run_rollups", "run_duration_rollups", "cost_rollups", "policy_rollups", "incident_rollups"];
+    ["policy_rollups", "incident_rollups", "run_rollups", "run_duration_rollups", "cost_rollups"];
 
 /// Before a rebuild: on PostgreSQL, holds writers that would add to the rollups until this
 /// transaction ends, so that none adds to a row the rebuild is about to replace.
