@@ -194,9 +194,12 @@ impl Layout<'_> {
         f64::from(style.str_width(self.doc.font_cache(), s))
     }
 
-    /// Cleaned text whose words all fit in `width` millimetres.
+    /// Cleaned text whose words all fit in `width` millimetres, each with the space after it:
+    /// genpdf's wrapper measures a word with its trailing space, and drops a word that does not
+    /// fit so (and then cuts the rest of its paragraph at a byte count that no longer matches,
+    /// mid-character on multi-byte text: a panic).
     fn fitted(&self, s: &str, style: Style, width: f64) -> String {
-        text::break_long_words(&self.clean(s), width, |w| self.width(style, w))
+        text::break_long_words(&self.clean(s), width, |w| self.width(style, &format!("{w} ")))
     }
 
     fn paragraph(&self, s: &str, style: Style, width: f64) -> Paragraph {
