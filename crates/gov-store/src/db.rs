@@ -118,6 +118,25 @@ impl PgConn {
     fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
     }
+
+    /// Whether the connection may be handed out without a ping: used within [`IDLE_CHECK`], and
+    /// not last used before a connection of this process was last found to have lost the server
+    /// (a restart or terminated backends kill its idle siblings too, however recently used).
+    fn alive_bypass(&self) -> bool {
+        let since_loss = LAST_LOSS.lock().map(|t| t.is_none_or(|at| self.last_used > at)).unwrap_or(false);
+        self.last_used.elapsed() < IDLE_CHECK && since_loss
+    }
+}
+
+/// When a PostgreSQL connection of this process was last found to have lost the server.
+static LAST_LOSS: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// Marks a connection lost (it is discarded when it goes back to the pool) and remembers when.
+fn mark_lost(flag: &AtomicBool) {
+    flag.store(true, Ordering::Relaxed);
+    if let Ok(mut at) = LAST_LOSS.lock() {
+        *at = Some(Instant::now());
+    }
 }
 
 /// Opens [`PgConn`]s for the pool and tells it which ones to discard.
@@ -137,7 +156,7 @@ impl ManageConnection for PgManager {
             if let InstrumentationEvent::FinishQuery { error: Some(err), .. } = event
                 && connection_lost(err)
             {
-                flag.store(true, Ordering::Relaxed);
+                mark_lost(&flag);
             }
         });
         Ok(PgConn { conn, lost, last_used: Instant::now() })
@@ -358,7 +377,7 @@ impl Db {
                     if let Err(TxError::Db(err)) = &result
                         && connection_lost(err)
                     {
-                        c.lost.store(true, Ordering::Relaxed);
+                        mark_lost(&c.lost);
                     }
                     match result {
                         Err(TxError::Db(err))
@@ -407,13 +426,13 @@ fn pg_checkout(pool: &PgPool) -> Result<diesel::r2d2::PooledConnection<PgManager
     for _ in 0..pool_attempts(pool) {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut c = pool.get_timeout(remaining)?;
-        if c.last_used.elapsed() < IDLE_CHECK {
+        if c.alive_bypass() {
             return Ok(c);
         }
         match c.conn.ping() {
             Ok(()) => return Ok(c),
             Err(err) if connection_lost(&err) || c.is_lost() => {
-                c.lost.store(true, Ordering::Relaxed);
+                mark_lost(&c.lost);
             }
             Err(err) => return Err(StoreError::from(err)),
         }
