@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use gov_insight::analytics::{self as calc, Bucket, RangeError, RunTally, Window};
 use gov_insight::rollup as hours;
 use gov_model::{RunStatus, TenantId, Timestamp};
-use gov_store::Conn;
 use gov_store::analytics::{self as agg, Buckets, Range, RunGroup};
 use gov_store::analytics::{CostCell, PolicyCell};
 pub use gov_store::analytics::{CostGroup, RunCost};
 use gov_store::rollups::{self as rollup, RunKey};
+use gov_store::{Conn, StoreError};
 use time::Duration;
 
 use crate::rollups::{Parts, cost_stopped as rollup_cost_stopped};
@@ -23,15 +23,34 @@ pub const EXACT_PERCENTILES_UP_TO: i64 = 20_000;
 /// Cost records in range per (bucket, agent, model): the whole hours from the rollups, the ragged
 /// ends from the records, each in one pass.
 fn cost_cells(c: &mut Conn<'_>, tenant: TenantId, range: &Range, buckets: Buckets) -> Result<Vec<CostCell>> {
+    in_parts(
+        c,
+        range,
+        false,
+        |c, r| agg::cost_cells(c, tenant, r, buckets),
+        |c, h| rollup::cost_cells(c, tenant, h, buckets),
+    )
+}
+
+/// A range read in its parts (`Parts::of`): `raw` over its ragged ends (and, with `live`, over
+/// the runs of its whole hours that have not ended), `hours` over its whole hours' rollups.
+fn in_parts<T>(
+    c: &mut Conn<'_>,
+    range: &Range,
+    live: bool,
+    raw: impl Fn(&mut Conn<'_>, &Range) -> std::result::Result<Vec<T>, StoreError>,
+    hours: impl Fn(&mut Conn<'_>, &rollup::Hours) -> std::result::Result<Vec<T>, StoreError>,
+) -> Result<Vec<T>> {
     let parts = Parts::of(range);
-    let mut cells = Vec::new();
-    for r in &parts.raw {
-        cells.extend(agg::cost_cells(c, tenant, r, buckets)?);
+    let live = if live { parts.live() } else { None };
+    let mut found = Vec::new();
+    for r in parts.raw.iter().chain(live.iter()) {
+        found.extend(raw(c, r)?);
     }
     if let Some(h) = &parts.hours {
-        cells.extend(rollup::cost_cells(c, tenant, h, buckets)?);
+        found.extend(hours(c, h)?);
     }
-    Ok(cells)
+    Ok(found)
 }
 
 /// Cells folded into groups by `key`, most expensive first (ties by key); `runs` as `runs_of` counts.
@@ -90,15 +109,13 @@ fn cost_stopped(c: &mut Conn<'_>, tenant: TenantId, range: &Range, now: Timestam
 /// Runs started in range per (bucket, agent, status): the ended runs of whole hours from the
 /// rollups, the rest from the runs, each in one pass.
 fn run_groups(c: &mut Conn<'_>, tenant: TenantId, range: &Range, buckets: Buckets) -> Result<Vec<RunGroup>> {
-    let parts = Parts::of(range);
-    let mut found = Vec::new();
-    for r in parts.raw.iter().chain(parts.live().iter()) {
-        found.extend(agg::run_groups(c, tenant, r, buckets)?);
-    }
-    if let Some(h) = &parts.hours {
-        found.extend(rollup::run_tallies(c, tenant, h, buckets)?);
-    }
-    Ok(found)
+    in_parts(
+        c,
+        range,
+        true,
+        |c, r| agg::run_groups(c, tenant, r, buckets),
+        |c, h| rollup::run_tallies(c, tenant, h, buckets),
+    )
 }
 
 /// Runs started in range and their steps per snapshot: (snapshot id, policies JSON, runs, steps).
@@ -147,15 +164,13 @@ fn policy_cells(
     range: &Range,
     buckets: Buckets,
 ) -> Result<Vec<PolicyCell>> {
-    let parts = Parts::of(range);
-    let mut cells = Vec::new();
-    for r in &parts.raw {
-        cells.extend(agg::policy_cells(c, tenant, r, buckets)?);
-    }
-    if let Some(h) = &parts.hours {
-        cells.extend(rollup::policy_cells(c, tenant, h, buckets)?);
-    }
-    Ok(cells)
+    in_parts(
+        c,
+        range,
+        false,
+        |c, r| agg::policy_cells(c, tenant, r, buckets),
+        |c, h| rollup::policy_cells(c, tenant, h, buckets),
+    )
 }
 
 /// The p50 and p95 durations of the ended runs started in range (`timed` of them), and whether
