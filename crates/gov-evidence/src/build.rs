@@ -250,7 +250,7 @@ fn incident_evidence(
         timeline: timeline
             .iter()
             .map(|e| IncidentEventEvidence {
-                event: e.event.clone(),
+                event: e.event.as_str().to_owned(),
                 actor: e.actor.clone(),
                 detail: e.detail.clone(),
                 timestamp: canonical_time(e.timestamp),
@@ -316,7 +316,7 @@ fn step_evidence(step: &TraceStep) -> TraceStepEvidence {
         step_index: step.step_index,
         step_type: step.step_type.clone(),
         timestamp: canonical_time(step.timestamp),
-        level: step.level.clone(),
+        level: step.level.as_str().to_owned(),
         source: step.source.clone(),
         tokens: step.tokens,
         input_tokens: step.input_tokens,
@@ -326,7 +326,7 @@ fn step_evidence(step: &TraceStep) -> TraceStepEvidence {
         model: step.model.clone(),
         retrieved_documents: step.retrieved_documents,
         content_hash: step.content_hash.clone(),
-        decision: step.decision.clone(),
+        decision: step.decision.as_str().to_owned(),
         decision_policy_id: step.decision_policy_id.map(|p| p.to_string()),
         decision_reason: step.decision_reason.clone(),
         prev_hash: step.prev_hash.clone(),
@@ -342,7 +342,7 @@ fn prevention_evidence(p: &PreventionRecord) -> PreventionRecordEvidence {
         incident_id: p.incident_id.map(|id| id.to_string()),
         step_index: p.step_index,
         action: p.action.as_str().to_owned(),
-        decision: p.decision.clone(),
+        decision: p.decision.as_str().to_owned(),
         violation_type: p.violation_type.as_str().to_owned(),
         metric: p.metric.clone(),
         current_value: p.current_value,

@@ -142,6 +142,18 @@ pub struct IncidentEventEvidence {
     pub timestamp: String,
 }
 
+impl IncidentEventEvidence {
+    /// A person's answer to the incident ([`gov_model::IncidentEventKind::answers`]).
+    pub fn answers(&self) -> bool {
+        self.event != gov_model::IncidentEventKind::Created.as_str() && self.actor != "system"
+    }
+
+    /// The incident's opening by `system` (at the step that breached).
+    pub fn opened_by_system(&self) -> bool {
+        self.event == gov_model::IncidentEventKind::Created.as_str() && self.actor == "system"
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentCommentEvidence {
     pub comment_id: String,

@@ -60,12 +60,7 @@ fn stop_step(b: &EvidenceBundle) -> Option<&TraceStepEvidence> {
 
 /// The first time a person (not the system) acted on the incident.
 fn first_response(b: &EvidenceBundle) -> Option<&str> {
-    b.incident
-        .timeline
-        .iter()
-        .filter(|e| e.event != "created" && e.actor != "system")
-        .map(|e| e.timestamp.as_str())
-        .min()
+    b.incident.timeline.iter().filter(|e| e.answers()).map(|e| e.timestamp.as_str()).min()
 }
 
 fn business_impact(b: &EvidenceBundle) -> BusinessImpact {

@@ -76,7 +76,7 @@ fn control_mappings(b: &EvidenceBundle) -> Vec<SOC2ControlMapping> {
 /// the hash chain; an incident without a run was raised by the system's own monitoring.
 fn cc7_2(b: &EvidenceBundle) -> (bool, String) {
     let Some(run) = &b.run else {
-        let by_system = b.incident.timeline.iter().any(|e| e.event == "created" && e.actor == "system");
+        let by_system = b.incident.timeline.iter().any(IncidentEventEvidence::opened_by_system);
         return if by_system {
             (
                 true,
@@ -182,8 +182,7 @@ fn cc7_3(b: &EvidenceBundle) -> (bool, String) {
 /// escalated, resolved or commented on it).
 fn cc7_4(b: &EvidenceBundle) -> (bool, String) {
     let i = &b.incident;
-    let responses: Vec<&IncidentEventEvidence> =
-        i.timeline.iter().filter(|e| e.event != "created" && e.actor != "system").collect();
+    let responses: Vec<&IncidentEventEvidence> = i.timeline.iter().filter(|e| e.answers()).collect();
     let contained = b.run.as_ref().is_none_or(|r| r.status != "running" && r.status != "queued");
     let mut missing = Vec::new();
     if !contained {

@@ -229,6 +229,15 @@ fn parse_id<T: std::str::FromStr>(text: &str, item: &str, what: &str) -> Result<
     text.parse().or_else(|_| fail(item, format!("{what} {text:?} is not an id")))
 }
 
+/// A word of the stored vocabulary (a decision, a level), as the bundle spells it.
+fn parse_word<T: std::str::FromStr<Err = gov_model::UnknownVariant>>(
+    text: &str,
+    item: &str,
+    what: &str,
+) -> Result<T, VerifyFailure> {
+    text.parse().or_else(|e: gov_model::UnknownVariant| fail(item, format!("{what}: {e}")))
+}
+
 /// Every step: index gapless from 1, linked to the one before (the first to the trace's genesis),
 /// its chain hash recomputed from its content; the end equal to the recorded count and head.
 fn check_chain(
@@ -272,6 +281,8 @@ fn check_chain(
             Some(p) => Some(parse_id::<PolicyId>(p, &item, "decision_policy_id")?),
             None => None,
         };
+        let level = parse_word(&step.level, &item, "level")?;
+        let decision = parse_word(&step.decision, &item, "decision")?;
         let rebuilt = TraceStep {
             step_id,
             trace_id,
@@ -279,7 +290,7 @@ fn check_chain(
             tenant_id,
             step_index: step.step_index,
             step_type: step.step_type.clone(),
-            level: step.level.clone(),
+            level,
             source: step.source.clone(),
             timestamp,
             tokens: step.tokens,
@@ -290,7 +301,7 @@ fn check_chain(
             model: step.model.clone(),
             retrieved_documents: step.retrieved_documents,
             content_hash: step.content_hash.clone(),
-            decision: step.decision.clone(),
+            decision,
             decision_policy_id,
             decision_reason: step.decision_reason.clone(),
             prev_hash: step.prev_hash.clone(),

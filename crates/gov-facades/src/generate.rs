@@ -15,9 +15,9 @@ use gov_evidence::chain;
 use gov_incident::Transition;
 use gov_model::{
     Actor, AuditLogId, BreachAction, CostRecord, CostRecordId, EnforcementMode, Incident, IncidentEvent,
-    IncidentId, PolicyId, PreventionRecord, PreventionRecordId, RuleType, Run, RunId, RunStatus,
-    RunTerminationReason, Severity, SignalId, SignalType, StepId, TenantId, ThresholdSignal, Timestamp,
-    TraceId, TraceStep, TraceSummary,
+    IncidentEventKind, IncidentId, PolicyId, PreventionRecord, PreventionRecordId, RuleType, Run, RunId,
+    RunStatus, RunTerminationReason, Severity, SignalId, SignalType, StepId, TenantId, ThresholdSignal,
+    Timestamp, TraceId, TraceStep, TraceSummary,
 };
 use gov_policy::{CompiledSnapshot, Metric};
 use gov_prevention::{Finding, Outcome, RunState, StepSignals};
@@ -280,7 +280,7 @@ impl Plan {
                     tenant_id: self.tenant,
                     step_index: index,
                     step_type: step_type.to_owned(),
-                    level: "info".to_owned(),
+                    level: gov_model::StepLevel::Info,
                     source: "agent".to_owned(),
                     timestamp: at,
                     tokens: inp + out,
@@ -291,7 +291,7 @@ impl Plan {
                     model: model.map(str::to_owned),
                     retrieved_documents,
                     content_hash: None,
-                    decision: decision.outcome.as_str().to_owned(),
+                    decision: decision.outcome,
                     decision_policy_id: noted.map(|f| f.policy_id),
                     decision_reason: noted.map(|f| f.reason.clone()),
                     prev_hash: prev,
@@ -472,7 +472,7 @@ impl Plan {
                 incident_id: is_winner.then_some(incident_id),
                 step_index: index,
                 action: breach.action,
-                decision: if breach.action.blocks() { "BLOCK" } else { "WARN" }.to_owned(),
+                decision: breach.action.outcome(),
                 violation_type: breach.violation_type,
                 metric: breach.metric.to_owned(),
                 current_value: Some(breach.current_value),
@@ -512,7 +512,7 @@ impl Plan {
             },
             ..opened
         };
-        self.event(ids, b, incident_id, "created", "system", &opened.title, at);
+        self.event(ids, b, incident_id, IncidentEventKind::Created, "system", &opened.title, at);
         let (ack, resolve) = self.incident_response(rng, at);
         let mut incident = opened;
         let responder = self.responder.clone();
@@ -522,11 +522,7 @@ impl Plan {
         ] {
             let Some(when) = when else { continue };
             let Ok(next) = gov_incident::apply(&incident, transition, when, note) else { continue };
-            let (event, action) = match transition {
-                Transition::Acknowledge => ("acknowledged", "incident.acknowledged"),
-                Transition::Escalate => ("escalated", "incident.escalated"),
-                Transition::Resolve => ("resolved", "incident.resolved"),
-            };
+            let (event, action) = (transition.event_kind(), transition.audit_action());
             self.event(ids, b, incident_id, event, &responder, note.unwrap_or_default(), when);
             self.audit(
                 ids,
@@ -565,7 +561,7 @@ impl Plan {
         ids: &mut Rng,
         b: &mut Batch,
         incident_id: IncidentId,
-        event: &str,
+        event: IncidentEventKind,
         actor: &str,
         detail: &str,
         at: Timestamp,
@@ -574,7 +570,7 @@ impl Plan {
             event_id: ids.uuid_at(at),
             event: IncidentEvent {
                 incident_id,
-                event: event.to_owned(),
+                event,
                 actor: actor.to_owned(),
                 detail: detail.to_owned(),
                 timestamp: at,

@@ -254,7 +254,7 @@ impl Gov {
                 c,
                 caller.tenant_id,
                 id,
-                "postmortem",
+                gov_model::IncidentEventKind::Postmortem,
                 &caller.actor.id,
                 &postmortem.root_cause,
                 now,

@@ -46,11 +46,7 @@ impl Gov {
             let next = gov_incident::apply(&current, transition, now, note.as_deref())
                 .map_err(|e| Error::Conflict(e.to_string()))?;
             crate::rollups::save_incident(c, &current, &next)?;
-            let event = match transition {
-                Transition::Acknowledge => "acknowledged",
-                Transition::Escalate => "escalated",
-                Transition::Resolve => "resolved",
-            };
+            let event = transition.event_kind();
             let detail = match (transition, &note) {
                 (Transition::Escalate, _) => format!(
                     "severity {} -> {}, level {}{}",
@@ -68,11 +64,7 @@ impl Gov {
                 caller.tenant_id,
                 &caller.actor,
                 NewAuditEntry {
-                    action: match transition {
-                        Transition::Acknowledge => "incident.acknowledged",
-                        Transition::Escalate => "incident.escalated",
-                        Transition::Resolve => "incident.resolved",
-                    },
+                    action: transition.audit_action(),
                     resource_type: "incident",
                     resource_id: id.to_string(),
                     details: json!({ "from": current.status.as_str(), "to": next.status.as_str(), "note": note }),
@@ -132,7 +124,7 @@ impl Gov {
                 c,
                 caller.tenant_id,
                 id,
-                "commented",
+                gov_model::IncidentEventKind::Commented,
                 &comment.author,
                 &comment.content,
                 now,

@@ -397,7 +397,7 @@ fn trip(
         c,
         tenant,
         incident_id,
-        "created",
+        gov_model::IncidentEventKind::Created,
         TRIPWIRE_ACTOR,
         &incident.title,
         now,

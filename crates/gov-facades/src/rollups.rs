@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use gov_insight::rollup::{self as calc, StopRate};
 use gov_model::{
-    CostRecord, Incident, IncidentId, PreventionRecord, Run, RunStatus, SignalType, TenantId,
-    ThresholdSignal, Timestamp,
+    CostRecord, Incident, IncidentEventKind, IncidentId, PreventionRecord, Run, RunStatus, SignalType,
+    TenantId, ThresholdSignal, Timestamp,
 };
 use gov_store::analytics::{self as agg, Range};
 use gov_store::rollups::{
@@ -104,12 +104,12 @@ pub(crate) fn record_incident_event(
     c: &mut Conn<'_>,
     tenant: TenantId,
     id: IncidentId,
-    event: &str,
+    event: IncidentEventKind,
     actor: &str,
     detail: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let answers = event != "created" && actor != "system";
+    let answers = event.answers(actor);
     let first = if answers {
         incidents::lock(c, tenant, id)?;
         !incidents::answered(c, tenant, id)?
@@ -169,7 +169,7 @@ pub(crate) fn insert_signal(c: &mut Conn<'_>, agent_id: &str, signal: &Threshold
 pub(crate) fn insert_prevention(c: &mut Conn<'_>, agent_id: &str, record: &PreventionRecord) -> Result<()> {
     evidence::insert_prevention(c, record)?;
     if let Some(policy) = record.policy_id
-        && record.decision == "BLOCK"
+        && record.decision == gov_model::Outcome::Block
         && record.enforced
     {
         let row = policy_row(policy.to_string(), agent_id, "BLOCK", record.created_at);

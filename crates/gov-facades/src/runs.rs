@@ -333,7 +333,7 @@ impl Gov {
             runs::save(c, &run, locked.override_count + 1)?;
             if let Some(incident) = run.incident_id {
                 let detail = format!("{} override of policy {policy_id}: {}", record.kind, record.reason);
-                crate::rollups::record_incident_event(c, caller.tenant_id, incident, "overridden", &caller.actor.id, &detail, now)?;
+                crate::rollups::record_incident_event(c, caller.tenant_id, incident, gov_model::IncidentEventKind::Overridden, &caller.actor.id, &detail, now)?;
             }
             audit::record(
                 c,

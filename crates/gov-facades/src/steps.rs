@@ -11,7 +11,7 @@ use std::sync::Arc;
 use gov_model::{
     AgentKill, BreachAction, IncidentId, NewAuditEntry, PolicyId, PolicyViolationType, PreventionRecord,
     PreventionRecordId, Principal, Run, RunId, RunStatus, RunTerminationReason, Severity, SignalId,
-    SignalType, StepId, ThresholdSignal, Timestamp, TraceStep,
+    SignalType, StepId, StepLevel, ThresholdSignal, Timestamp, TraceStep,
 };
 use gov_policy::CompiledSnapshot;
 use gov_prevention::{
@@ -63,7 +63,7 @@ struct ValidStep {
     duration_ms: i64,
     retrieved_documents: i64,
     content_hash: Option<String>,
-    level: String,
+    level: StepLevel,
     source: String,
 }
 
@@ -125,10 +125,12 @@ impl StepInput {
                 Some(given.to_ascii_lowercase())
             }
         };
-        let level = self.level.unwrap_or_else(|| "info".to_owned());
-        if !["debug", "info", "warn", "error"].contains(&level.as_str()) {
-            return Err(Error::invalid("level", "must be debug, info, warn or error"));
-        }
+        let level = match self.level.as_deref() {
+            None => StepLevel::Info,
+            Some(level) => {
+                level.parse().map_err(|_| Error::invalid("level", "must be debug, info, warn or error"))?
+            }
+        };
         let source = word("source", self.source.as_deref().unwrap_or("agent"), 64)?;
         Ok(ValidStep {
             step_type,
@@ -394,7 +396,7 @@ impl Gov {
             tenant_id: run.tenant_id,
             step_index: index,
             step_type: input.step_type.clone(),
-            level: input.level.clone(),
+            level: input.level,
             source: input.source.clone(),
             timestamp: now,
             tokens: input.tokens,
@@ -405,7 +407,7 @@ impl Gov {
             model: input.model.clone(),
             retrieved_documents: input.retrieved_documents,
             content_hash: input.content_hash.clone(),
-            decision: verdict.outcome.as_str().to_owned(),
+            decision: verdict.outcome,
             decision_policy_id: verdict.policy_id().filter(|_| noted),
             decision_reason: verdict.reason().filter(|_| noted),
             prev_hash: run.head_hash.clone(),
@@ -487,7 +489,7 @@ impl Gov {
                     incident_id: if is_winner { incident_id } else { None },
                     step_index: index,
                     action: breach.action,
-                    decision: if breach.action.blocks() { "BLOCK" } else { "WARN" }.to_owned(),
+                    decision: breach.action.outcome(),
                     violation_type: breach.violation_type,
                     metric: breach.metric.to_owned(),
                     current_value: Some(breach.current_value),
@@ -576,7 +578,7 @@ impl Gov {
                 incident_id,
                 step_index: index,
                 action: BreachAction::Stop,
-                decision: "BLOCK".to_owned(),
+                decision: Outcome::Block,
                 violation_type: forced.violation_type,
                 metric: forced.violation_type.as_str().to_owned(),
                 current_value: None,
@@ -635,7 +637,7 @@ impl Gov {
             c,
             run.tenant_id,
             incident.incident_id,
-            "created",
+            gov_model::IncidentEventKind::Created,
             "system",
             &incident.title,
             now,

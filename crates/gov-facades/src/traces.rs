@@ -34,7 +34,7 @@ pub struct ReplayStep {
     pub cumulative_tokens: i64,
     pub cost_cents: f64,
     pub cumulative_cost_cents: f64,
-    pub recorded_decision: String,
+    pub recorded_decision: Outcome,
     pub replayed_decision: Outcome,
     pub matches: bool,
     pub policy_id: Option<PolicyId>,
@@ -151,8 +151,8 @@ impl Gov {
             tokens += step.tokens;
             cost += step.cost_cents;
             // A shadow-mode step was answered ALLOW but recorded the policy that would have blocked.
-            let shadow_block = step.decision == "ALLOW" && step.decision_policy_id.is_some();
-            let matches = replayed.as_str() == step.decision || (shadow_block && replayed == Outcome::Block);
+            let shadow_block = step.decision == Outcome::Allow && step.decision_policy_id.is_some();
+            let matches = replayed == step.decision || (shadow_block && replayed == Outcome::Block);
             timeline.push(ReplayStep {
                 step_index: step.step_index,
                 step_type: step.step_type.clone(),
@@ -162,7 +162,7 @@ impl Gov {
                 cumulative_tokens: tokens,
                 cost_cents: step.cost_cents,
                 cumulative_cost_cents: cost,
-                recorded_decision: step.decision.clone(),
+                recorded_decision: step.decision,
                 replayed_decision: replayed,
                 matches,
                 policy_id,

@@ -7,7 +7,7 @@
 //! | escalated    | yes         | yes      | yes     |
 //! | resolved     | no          | no       | no      |
 
-use gov_model::{Incident, IncidentStatus, Timestamp};
+use gov_model::{Incident, IncidentEventKind, IncidentStatus, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -23,6 +23,24 @@ impl Transition {
             Transition::Acknowledge => "acknowledge",
             Transition::Escalate => "escalate",
             Transition::Resolve => "resolve",
+        }
+    }
+
+    /// The timeline entry this transition writes.
+    pub const fn event_kind(self) -> IncidentEventKind {
+        match self {
+            Transition::Acknowledge => IncidentEventKind::Acknowledged,
+            Transition::Escalate => IncidentEventKind::Escalated,
+            Transition::Resolve => IncidentEventKind::Resolved,
+        }
+    }
+
+    /// The audit action this transition records.
+    pub const fn audit_action(self) -> &'static str {
+        match self {
+            Transition::Acknowledge => "incident.acknowledged",
+            Transition::Escalate => "incident.escalated",
+            Transition::Resolve => "incident.resolved",
         }
     }
 }

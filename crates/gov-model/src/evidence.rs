@@ -3,8 +3,8 @@
 
 use crate::enums::str_enum;
 use crate::{
-    BreachAction, CostRecordId, IncidentId, OverrideId, PolicyId, PolicyViolationType, PreventionRecordId,
-    RunId, SignalId, SnapshotId, TenantId, Timestamp,
+    BreachAction, CostRecordId, IncidentId, Outcome, OverrideId, PolicyId, PolicyViolationType,
+    PreventionRecordId, RunId, SignalId, SnapshotId, TenantId, Timestamp,
 };
 
 /// A frozen, hashed copy of the policies that govern a run (seed 000 GAP-006).
@@ -30,7 +30,7 @@ pub struct PreventionRecord {
     pub step_index: i64,
     pub action: BreachAction,
     /// `WARN` or `BLOCK` (what the step was answered, or would have been in shadow mode).
-    pub decision: String,
+    pub decision: Outcome,
     pub violation_type: PolicyViolationType,
     pub metric: String,
     pub current_value: Option<f64>,

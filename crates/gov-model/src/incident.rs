@@ -13,6 +13,30 @@ str_enum!(
     }
 );
 
+str_enum!(
+    /// What an entry of an incident's timeline records.
+    IncidentEventKind {
+        /// Opened (by `system`, at the step that breached, or by the tripwire).
+        Created = "created",
+        Acknowledged = "acknowledged",
+        Escalated = "escalated",
+        Resolved = "resolved",
+        Commented = "commented",
+        /// An authorised override of the run's policy.
+        Overridden = "overridden",
+        /// Its postmortem was written.
+        Postmortem = "postmortem",
+    }
+);
+
+impl IncidentEventKind {
+    /// Whether this entry is a person's answer to the incident (what the time to acknowledge
+    /// measures): anything but its opening, by anyone but `system`.
+    pub fn answers(self, actor: &str) -> bool {
+        self != IncidentEventKind::Created && actor != "system"
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
     pub incident_id: IncidentId,
@@ -50,8 +74,7 @@ pub struct IncidentComment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentEvent {
     pub incident_id: IncidentId,
-    /// `created`, `acknowledged`, `escalated`, `resolved`, `commented`.
-    pub event: String,
+    pub event: IncidentEventKind,
     pub actor: String,
     pub detail: String,
     pub timestamp: Timestamp,

@@ -31,7 +31,9 @@ pub use ids::{
     PolicyId, PostmortemId, PreventionRecordId, ProposalId, RunId, SignalId, SnapshotId, StepId, SystemLogId,
     TenantId, TraceId, UserId,
 };
-pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus, Postmortem, PostmortemEntry};
+pub use incident::{
+    Incident, IncidentComment, IncidentEvent, IncidentEventKind, IncidentStatus, Postmortem, PostmortemEntry,
+};
 pub use levers::{
     GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
     RiskLedgerDay, RiskPolicy,
@@ -50,7 +52,7 @@ pub use regression::{KpiEvent, RegressionAction, RegressionPolicy, RegressionSta
 pub use run::{PolicyViolationType, Run, RunStatus, RunTerminationReason};
 pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use system_log::{LogLevel, LogSource, SystemLog};
-pub use trace::{TraceStep, TraceSummary};
+pub use trace::{Outcome, StepLevel, TraceStep, TraceSummary};
 
 /// A point in time, always UTC.
 pub type Timestamp = time::OffsetDateTime;

@@ -69,6 +69,12 @@ impl BreachAction {
     pub const fn blocks(self) -> bool {
         !matches!(self, BreachAction::Warn)
     }
+
+    /// What a breach with this action answers the step: WARN, or BLOCK for every action that
+    /// refuses it.
+    pub const fn outcome(self) -> crate::Outcome {
+        if self.blocks() { crate::Outcome::Block } else { crate::Outcome::Warn }
+    }
 }
 
 str_enum!(

@@ -1,5 +1,6 @@
 //! Traces (seed 000 §12.2, §12.5, GAP-003): the hash-chained evidence of a run.
 
+use crate::enums::str_enum;
 use crate::{IncidentId, PolicyId, RunId, StepId, TenantId, Timestamp, TraceId};
 
 /// The summary row of a trace. Its inflection fields are set once, at the breach.
@@ -24,6 +25,26 @@ pub struct TraceSummary {
     pub head_hash: String,
 }
 
+str_enum!(
+    /// What a step is answered (seed 000 §5.1): it goes on (ALLOW), goes on with a warning (WARN:
+    /// a WARN breach or a NEAR), or is refused (BLOCK: a breach whose action blocks).
+    Outcome {
+        Allow = "ALLOW",
+        Warn = "WARN",
+        Block = "BLOCK",
+    }
+);
+
+str_enum!(
+    /// How the agent rated a step it reported.
+    StepLevel {
+        Debug = "debug",
+        Info = "info",
+        Warn = "warn",
+        Error = "error",
+    }
+);
+
 /// One recorded step. Rows are immutable: database triggers refuse UPDATE and DELETE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceStep {
@@ -34,7 +55,7 @@ pub struct TraceStep {
     /// 1-based, gapless within the trace.
     pub step_index: i64,
     pub step_type: String,
-    pub level: String,
+    pub level: StepLevel,
     pub source: String,
     pub timestamp: Timestamp,
     pub tokens: i64,
@@ -46,8 +67,7 @@ pub struct TraceStep {
     pub retrieved_documents: i64,
     /// blake3 of the step's content (the content itself is not stored).
     pub content_hash: Option<String>,
-    /// `ALLOW`, `WARN` or `BLOCK`.
-    pub decision: String,
+    pub decision: Outcome,
     /// The policy that decided a WARN or BLOCK.
     pub decision_policy_id: Option<PolicyId>,
     pub decision_reason: Option<String>,

@@ -4,26 +4,7 @@ use gov_model::{BreachAction, PolicyId, PolicyViolationType, RuleType, ScopeType
 use gov_policy::ChainEntry;
 use serde::Serialize;
 
-/// What the caller does with the step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Outcome {
-    Allow,
-    /// A WARN breach or a NEAR: the step goes on.
-    Warn,
-    /// A breach whose action blocks (PAUSE, STOP, KILL): the step is refused.
-    Block,
-}
-
-impl Outcome {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Allow => "ALLOW",
-            Outcome::Warn => "WARN",
-            Outcome::Block => "BLOCK",
-        }
-    }
-}
+pub use gov_model::Outcome;
 
 /// How far a check's value went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,8 +3,8 @@
 
 use diesel::prelude::*;
 use gov_model::{
-    Incident, IncidentComment, IncidentEvent, IncidentId, IncidentStatus, Page, PageRequest, PolicyId, RunId,
-    Severity, SortDirection, SortKey, TenantId, Timestamp, Total,
+    Incident, IncidentComment, IncidentEvent, IncidentEventKind, IncidentId, IncidentStatus, Page,
+    PageRequest, PolicyId, RunId, Severity, SortDirection, SortKey, TenantId, Timestamp, Total,
 };
 
 use crate::audit::TimeRange;
@@ -61,7 +61,11 @@ pub fn answered(conn: &mut Conn<'_>, tenant: TenantId, id: IncidentId) -> Result
     let (t, i) = (tenant.to_string(), id.to_string());
     let n: i64 = dispatch!(conn, |c| incident_events::table
         .filter(incident_events::tenant_id.eq(&t).and(incident_events::incident_id.eq(&i)))
-        .filter(incident_events::event.ne("created").and(incident_events::actor.ne("system")))
+        .filter(
+            incident_events::event
+                .ne(IncidentEventKind::Created.as_str())
+                .and(incident_events::actor.ne("system"))
+        )
         .count()
         .get_result(c))?;
     Ok(n > 0)
@@ -133,14 +137,14 @@ pub fn record_event(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     incident: IncidentId,
-    event: &str,
+    event: IncidentEventKind,
     actor: &str,
     detail: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let event = IncidentEvent {
         incident_id: incident,
-        event: event.to_owned(),
+        event,
         actor: actor.to_owned(),
         detail: detail.to_owned(),
         timestamp: now,

@@ -308,7 +308,7 @@ fn view_out(source: SourceRef, view: EvidenceView) -> EvidenceViewOut {
             step_number: s.step_index,
             timestamp: s.timestamp,
             step_type: s.step_type,
-            decision: s.decision,
+            decision: s.decision.as_str().to_owned(),
             chain_hash: s.chain_hash,
         })
         .collect();

@@ -124,7 +124,7 @@ pub async fn related(
             .into_iter()
             .map(|e| TimelineEntry {
                 timestamp: e.timestamp,
-                event: e.event,
+                event: e.event.as_str().to_owned(),
                 actor: e.actor,
                 detail: e.detail,
             })

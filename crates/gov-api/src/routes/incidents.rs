@@ -294,7 +294,7 @@ pub async fn timeline(
             .into_iter()
             .map(|e| TimelineEntry {
                 timestamp: e.timestamp,
-                event: e.event,
+                event: e.event.as_str().to_owned(),
                 actor: e.actor,
                 detail: e.detail,
             })

@@ -216,7 +216,7 @@ pub async fn replay(
                 cumulative_tokens: s.cumulative_tokens,
                 cost_cents: s.cost_cents,
                 cumulative_cost_cents: s.cumulative_cost_cents,
-                recorded_decision: s.recorded_decision,
+                recorded_decision: s.recorded_decision.as_str().to_owned(),
                 replayed_decision: s.replayed_decision.as_str().to_owned(),
                 matches: s.matches,
                 policy_id: s.policy_id.map(|p| p.to_string()),

@@ -156,7 +156,7 @@ impl From<PreventionRecord> for ViolationOut {
             incident_id: r.incident_id.map(|i| i.to_string()),
             step_index: r.step_index,
             action: r.action.as_str().to_owned(),
-            decision: r.decision,
+            decision: r.decision.as_str().to_owned(),
             violation_type: r.violation_type.as_str().to_owned(),
             signal: r.metric,
             current_value: r.current_value,

@@ -63,7 +63,7 @@ fn steps_are_marked_from_decisions_prevention_records_and_signals() {
 
     let (mut records, generation) = seed_scenario(5);
     // A WARN step, and a breach recorded in shadow mode (ALLOW with a prevention record).
-    records.steps[1].decision = "WARN".into();
+    records.steps[1].decision = gov_model::Outcome::Warn;
     let mut shadow = records.prevention_records[0].clone();
     shadow.step_index = 3;
     shadow.incident_id = None;

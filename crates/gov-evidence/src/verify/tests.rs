@@ -279,7 +279,7 @@ fn rehash(step: &Value) -> String {
     rebuilt.input_tokens = e.input_tokens;
     rebuilt.output_tokens = e.output_tokens;
     rebuilt.content_hash = e.content_hash;
-    rebuilt.decision = e.decision;
+    rebuilt.decision = e.decision.parse().unwrap();
     rebuilt.decision_policy_id = e.decision_policy_id.map(|p| p.parse().unwrap());
     rebuilt.decision_reason = e.decision_reason;
     rebuilt.prev_hash = e.prev_hash;

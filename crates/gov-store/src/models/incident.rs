@@ -117,7 +117,7 @@ impl EventRow {
             event_id: event_id.to_string(),
             incident_id: e.incident_id.to_string(),
             tenant_id: tenant.to_string(),
-            event: e.event.clone(),
+            event: e.event.as_str().to_owned(),
             actor: e.actor.clone(),
             detail: e.detail.clone(),
             timestamp: to_db(e.timestamp),
@@ -127,7 +127,7 @@ impl EventRow {
     pub fn into_model(self) -> Result<IncidentEvent, StoreError> {
         Ok(IncidentEvent {
             incident_id: parse("incident_events.incident_id", &self.incident_id)?,
-            event: self.event,
+            event: parse("incident_events.event", &self.event)?,
             actor: self.actor,
             detail: self.detail,
             timestamp: from_db(self.timestamp),
