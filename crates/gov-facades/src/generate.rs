@@ -249,30 +249,6 @@ impl Plan {
                     step_count: index - 1,
                     elapsed_seconds: (at - started).as_seconds_f64(),
                 };
-                let signals = StepSignals {
-                    step_type,
-                    tokens: inp + out,
-                    input_tokens: inp,
-                    output_tokens: out,
-                    cost_cents: step_cost,
-                    model,
-                    duration_ms,
-                    retrieved_documents,
-                };
-                let decision = gov_prevention::evaluate_step(&self.compiled, &state, &signals, &[], &[]);
-                let blocks = decision.outcome == Outcome::Block;
-                if blocks != planned_block {
-                    return Err(unplanned(format!(
-                        "answer {} to step {index} of a run planned to {} there",
-                        decision.outcome.as_str(),
-                        if planned_block { "stop" } else { "continue" }
-                    )));
-                }
-                // As `Verdict::policy_id` and `reason`: the winner, else the first NEAR, on a
-                // step that is not plainly allowed.
-                let noted = (decision.outcome != Outcome::Allow)
-                    .then(|| decision.winner.as_ref().or(decision.near.first()))
-                    .flatten();
                 let mut step = TraceStep {
                     step_id: StepId::from_uuid(ids.uuid_at(at)),
                     trace_id,
@@ -291,11 +267,36 @@ impl Plan {
                     model: model.map(str::to_owned),
                     retrieved_documents,
                     content_hash: None,
-                    decision: decision.outcome,
-                    decision_policy_id: noted.map(|f| f.policy_id),
-                    decision_reason: noted.map(|f| f.reason.clone()),
+                    decision: Outcome::Allow,
+                    decision_policy_id: None,
+                    decision_reason: None,
                     prev_hash: prev,
                     chain_hash: String::new(),
+                };
+                // Judged as the step path judges (a tenant that enforces, no rates, no overrides).
+                let context = gov_prevention::StepContext {
+                    gate: gov_prevention::Gate::Open(&self.compiled),
+                    run: state,
+                    rates: &[],
+                    overrides: &[],
+                    enforcement: gov_model::EnforcementMode::Enforce,
+                };
+                let verdict = gov_prevention::judge(&context, &StepSignals::of(&step));
+                let blocks = verdict.outcome() == Outcome::Block;
+                if blocks != planned_block {
+                    return Err(unplanned(format!(
+                        "answer {} to step {index} of a run planned to {} there",
+                        verdict.outcome().as_str(),
+                        if planned_block { "stop" } else { "continue" }
+                    )));
+                }
+                step.decision = verdict.outcome();
+                step.decision_policy_id = verdict.policy_id().filter(|_| verdict.noted());
+                step.decision_reason = verdict.reason().filter(|_| verdict.noted()).map(str::to_owned);
+                let gov_prevention::Verdict::Judged { decision, .. } = verdict else {
+                    return Err(unplanned(format!(
+                        "step {index} was stopped before its policies were asked"
+                    )));
                 };
                 step.chain_hash = chain::chain_hash(&step);
                 prev = step.chain_hash.clone();

@@ -60,6 +60,7 @@ pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use gov_insight::health::{Facts as HealthFacts, OpenIncidents};
 pub use gov_insight::trend::{Trend, trend};
 pub use gov_prevention::{Decision, Finding, Outcome};
+pub use gov_prevention::{ForcedStop, Verdict};
 pub use gov_regression::Evaluation;
 pub use gov_store::audit::TimeRange;
 pub use gov_store::evidence::{EvidenceFilter, ViolationStats};
@@ -97,7 +98,7 @@ pub use regression::{
 pub use review::{ControlReview, MAX_HEALTHY_DENIAL_RATE, ReviewFinding};
 pub use risk::{GLOBAL, Reservation, RiskDay, RiskDecision, RiskPolicyChange, Settlement};
 pub use runs::{Completion, NewRun, OverrideRequest, StartedRun};
-pub use steps::{ForcedStop, StepInput, StepOutcome, Verdict};
+pub use steps::{StepInput, StepOutcome};
 pub use traces::{InflectionPoint, Replay, ReplayStep, TraceDetail};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,10 +2,9 @@
 //! the recorded snapshot.
 
 use gov_model::{
-    OverrideRecord, Page, PageRequest, PolicyId, Run, SortDirection, TenantId, Timestamp, TraceId, TraceStep,
-    TraceSummary,
+    Page, PageRequest, PolicyId, Run, SortDirection, TenantId, Timestamp, TraceId, TraceStep, TraceSummary,
 };
-use gov_prevention::{Outcome, OverrideKind, PolicyOverride, RunState, StepSignals};
+use gov_prevention::{Outcome, PolicyOverride, RunState, StepSignals};
 use gov_store::traces::{self, TraceFilter};
 use gov_store::{Conn, evidence, runs, snapshots};
 
@@ -120,26 +119,19 @@ impl Gov {
         let mut timeline = Vec::with_capacity(steps.len());
         let (mut tokens, mut cost) = (0_i64, 0.0_f64);
         for (i, step) in steps.iter().enumerate() {
+            // The same inputs as the step path's, from the recorded step and the run's totals then.
             let state = RunState {
-                agent_id: &run.agent_id,
-                human_actor_id: run.human_actor_id.as_deref(),
                 tokens_used: tokens,
                 total_cost_cents: cost,
                 step_count: i as i64,
-                elapsed_seconds: offset(&run, step.timestamp).max(0.0),
+                ..RunState::of(&run, step.timestamp)
             };
-            let active: Vec<PolicyOverride> =
-                overrides.iter().filter(|o| o.created_at <= step.timestamp).map(override_of).collect();
-            let signals = StepSignals {
-                step_type: &step.step_type,
-                tokens: step.tokens,
-                input_tokens: step.input_tokens,
-                output_tokens: step.output_tokens,
-                cost_cents: step.cost_cents,
-                model: step.model.as_deref(),
-                duration_ms: step.duration_ms,
-                retrieved_documents: step.retrieved_documents,
-            };
+            let active: Vec<PolicyOverride> = overrides
+                .iter()
+                .filter(|o| o.created_at <= step.timestamp)
+                .map(PolicyOverride::from)
+                .collect();
+            let signals = StepSignals::of(step);
             let (replayed, policy_id, reason) = match &compiled {
                 Some(compiled) => {
                     let d = gov_prevention::evaluate_step(compiled, &state, &signals, &[], &active);
@@ -213,14 +205,4 @@ fn trace_detail(c: &mut Conn<'_>, tenant: TenantId, id: TraceId) -> Result<(Trac
     trace.head_hash = run.head_hash.clone();
     let integrity = chain::verify(id, &steps, &run.head_hash, run.step_count);
     Ok((TraceDetail { trace, run, integrity }, steps))
-}
-
-fn override_of(o: &OverrideRecord) -> PolicyOverride {
-    PolicyOverride {
-        policy_id: o.policy_id,
-        kind: match o.new_limit {
-            Some(limit) => OverrideKind::RaiseLimit(limit),
-            None => OverrideKind::Suspend,
-        },
-    }
 }

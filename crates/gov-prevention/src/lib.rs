@@ -3,8 +3,12 @@
 
 mod decision;
 mod evaluate;
+#[cfg(test)]
+mod fixture;
+mod judge;
 mod signals;
 
 pub use decision::{Decision, Finding, Level, Outcome, violation_type};
 pub use evaluate::evaluate_step;
+pub use judge::{ForcedStop, Gate, StepContext, Verdict, judge};
 pub use signals::{OverrideKind, PolicyOverride, RateCount, RunState, StepSignals};

@@ -2,7 +2,7 @@
 //! per-window rate counts and the overrides in force. Everything is borrowed, so building the
 //! inputs of a step allocates nothing.
 
-use gov_model::PolicyId;
+use gov_model::{OverrideRecord, PolicyId, Run, Timestamp, TraceStep};
 
 /// The signals of the step being decided.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -53,4 +53,47 @@ pub enum OverrideKind {
     Suspend,
     /// The policy's numeric limits become this value.
     RaiseLimit(f64),
+}
+
+impl<'a> StepSignals<'a> {
+    /// The signals of a step as it is recorded: what the step path judged, and what a replay
+    /// judges again.
+    pub fn of(step: &'a TraceStep) -> Self {
+        StepSignals {
+            step_type: &step.step_type,
+            tokens: step.tokens,
+            input_tokens: step.input_tokens,
+            output_tokens: step.output_tokens,
+            cost_cents: step.cost_cents,
+            model: step.model.as_deref(),
+            duration_ms: step.duration_ms,
+            retrieved_documents: step.retrieved_documents,
+        }
+    }
+}
+
+impl<'a> RunState<'a> {
+    /// `run`, with its totals as they are, at a step taken at `at`.
+    pub fn of(run: &'a Run, at: Timestamp) -> Self {
+        RunState {
+            agent_id: &run.agent_id,
+            human_actor_id: run.human_actor_id.as_deref(),
+            tokens_used: run.tokens_used,
+            total_cost_cents: run.total_cost_cents,
+            step_count: run.step_count,
+            elapsed_seconds: (at - run.started_at).as_seconds_f64().max(0.0),
+        }
+    }
+}
+
+impl From<&OverrideRecord> for PolicyOverride {
+    fn from(o: &OverrideRecord) -> Self {
+        PolicyOverride {
+            policy_id: o.policy_id,
+            kind: match o.new_limit {
+                Some(limit) => OverrideKind::RaiseLimit(limit),
+                None => OverrideKind::Suspend,
+            },
+        }
+    }
 }

@@ -195,7 +195,7 @@ pub async fn record_step(
     let (gov, id, input) = (state.gov.clone(), path.into_inner(), StepInput::from(body.into_inner()));
     let outcome = blocking(move || gov.record_step(&auth.caller, &auth.principal, id, input)).await?;
     Ok(HttpResponse::Created().json(StepRecorded {
-        decision: outcome.verdict.outcome.as_str().to_owned(),
+        decision: outcome.verdict.outcome().as_str().to_owned(),
         detail: DecisionOut::from(&outcome.verdict),
         step: outcome.step.into(),
         run: outcome.run.into(),
@@ -216,7 +216,7 @@ pub async fn check_step(
     let (gov, id, input) = (state.gov.clone(), path.into_inner(), StepInput::from(body.into_inner()));
     let (verdict, run) = blocking(move || gov.check_step(&auth.caller, &auth.principal, id, input)).await?;
     Ok(web::Json(StepChecked {
-        decision: verdict.outcome.as_str().to_owned(),
+        decision: verdict.outcome().as_str().to_owned(),
         detail: DecisionOut::from(&verdict),
         run_id: run.run_id.to_string(),
         run_status: run.status.as_str().to_owned(),

@@ -100,7 +100,7 @@ pub struct ForcedOut {
 
 impl From<&Verdict> for DecisionOut {
     fn from(v: &Verdict) -> Self {
-        let (winner, breaches, near) = match &v.decision {
+        let (winner, breaches, near) = match v.decision() {
             Some(d) => (
                 d.winner.as_ref().map(FindingOut::from),
                 d.breaches.iter().map(FindingOut::from).collect(),
@@ -109,14 +109,14 @@ impl From<&Verdict> for DecisionOut {
             None => (None, Vec::new(), Vec::new()),
         };
         DecisionOut {
-            decision: v.outcome.as_str().to_owned(),
-            shadow_decision: v.shadow_outcome.map(|o| o.as_str().to_owned()),
-            enforced: v.shadow_outcome.is_none(),
-            reason: v.reason(),
+            decision: v.outcome().as_str().to_owned(),
+            shadow_decision: v.shadow_outcome().map(|o| o.as_str().to_owned()),
+            enforced: v.enforced(),
+            reason: v.reason().map(str::to_owned),
             winner,
             breaches,
             near,
-            forced: v.forced.as_ref().map(|f| ForcedOut {
+            forced: v.forced().map(|f| ForcedOut {
                 violation_type: f.violation_type.as_str().to_owned(),
                 termination_reason: f.termination.as_str().to_owned(),
                 policy_id: f.policy_id.map(|p| p.to_string()),
