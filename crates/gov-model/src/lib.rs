@@ -33,7 +33,7 @@ pub use ids::{
 };
 pub use incident::{Incident, IncidentComment, IncidentEvent, IncidentStatus, Postmortem, PostmortemEntry};
 pub use levers::{
-    GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
+    GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskCaps, RiskEvent,
     RiskLedgerDay, RiskPolicy,
 };
 pub use merge::{Source, TimeKey, merge};
