@@ -363,3 +363,124 @@ fn lost_race(err: StoreError) -> Attempt {
         other => other.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gov_levers::{admits, broken_caps, caps};
+    use gov_model::{RiskCaps, Tenant};
+
+    use super::*;
+    use crate::DbOptions;
+
+    /// (exposure used, open risk reserved, realised loss, actions).
+    type Usage = (f64, f64, f64, i64);
+
+    /// Brings `engine`'s ledger of `day` to `usage` through the store's own writes: one
+    /// reservation of the whole exposure and zero-amount ones for the other actions, then a
+    /// settlement that releases the open risk beyond `usage` and realises its loss.
+    fn set_ledger(
+        c: &mut Conn<'_>,
+        tenant: TenantId,
+        day: time::Date,
+        engine: &str,
+        usage: Usage,
+    ) -> Result<()> {
+        let (exposure, open, loss, actions) = usage;
+        risk::open_ledger(c, tenant, day, engine)?;
+        for i in 0..actions {
+            let amount = if i == 0 { exposure } else { 0.0 };
+            risk::try_reserve(c, tenant, day, engine, amount, RiskCaps::NONE)?;
+        }
+        risk::adjust(c, tenant, day, engine, open - exposure, loss, false)?;
+        Ok(())
+    }
+
+    fn usage(l: &RiskLedgerDay) -> Usage {
+        (l.exposure_used, l.open_risk_reserved, l.realized_loss, l.actions_count)
+    }
+
+    /// The store's conditional UPDATE enforces the rule the engine states: for every row, the
+    /// database reserves exactly when `admits` says the ledger admits it, and a refusal is
+    /// always explained by a broken cap.
+    #[test]
+    fn the_store_reserves_exactly_what_the_engine_admits() {
+        let dir = tempfile::tempdir().unwrap();
+        let gov = Gov::connect(dir.path().join("gov.db").to_str().unwrap(), &DbOptions::default()).unwrap();
+        gov.migrate_up().unwrap();
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: "levers".into(),
+            plan: "test".into(),
+            created_at: gov.now(),
+            settings: json!({}),
+        };
+        gov.db
+            .write({
+                let tenant = tenant.clone();
+                move |c| gov_store::tenants::insert(c, &tenant)
+            })
+            .unwrap();
+        let capped = |loss, exposure, open, actions, enabled| RiskPolicy {
+            tenant_id: tenant.id,
+            engine: "E".into(),
+            max_daily_loss: loss,
+            max_daily_exposure: exposure,
+            max_open_risk: open,
+            max_actions_per_day: actions,
+            enabled,
+            changed_by: "test".into(),
+            reason: "test".into(),
+            updated_at: gov.now(),
+        };
+        let seed = capped(Some(100.0), Some(1000.0), Some(500.0), Some(3), true);
+        let uncapped = capped(None, None, None, None, true);
+        let disabled = RiskPolicy { enabled: false, ..seed.clone() };
+        let tenths = capped(None, Some(0.3), None, None, true);
+        #[rustfmt::skip]
+        let rows: &[(&RiskPolicy, Usage, f64, bool)] = &[
+            (&seed, (0.0, 0.0, 0.0, 0), 400.0, true),
+            (&seed, (0.0, 0.0, 0.0, 0), 500.0, true),
+            (&seed, (0.0, 0.0, 0.0, 0), 500.5, false),
+            (&seed, (900.0, 100.0, 0.0, 1), 100.0, true),   // exactly at the exposure cap
+            (&seed, (900.0, 100.0, 0.0, 1), 100.01, false),
+            (&seed, (400.0, 400.0, 0.0, 1), 100.0, true),   // exactly at the open-risk cap
+            (&seed, (400.0, 400.0, 0.0, 1), 200.0, false),
+            (&seed, (50.0, 0.0, 99.99, 1), 1.0, true),
+            (&seed, (50.0, 0.0, 100.0, 1), 1.0, false),     // the day's loss is realised
+            (&seed, (50.0, 0.0, 100.0, 1), 0.0, false),
+            (&seed, (10.0, 10.0, 0.0, 2), 1.0, true),
+            (&seed, (10.0, 10.0, 0.0, 3), 0.0, false),      // actions per day reached
+            (&uncapped, (1e15, 1e15, 1e15, 40), 1e15, true),
+            (&disabled, (5000.0, 5000.0, 5000.0, 50), 1e15, true),
+            // Both sides add in binary floating point: 0.1 + 0.2 > 0.3.
+            (&tenths, (0.1, 0.1, 0.0, 1), 0.2, false),
+            (&tenths, (0.1, 0.1, 0.0, 1), 0.1, true),
+        ];
+        let first = time::macros::date!(2026 - 01 - 01);
+        for (i, (policy, before, amount, expected)) in rows.iter().enumerate() {
+            // A day of its own for every row.
+            let day = first + time::Duration::days(i64::try_from(i).unwrap());
+            let (policy, before, amount) = ((*policy).clone(), *before, *amount);
+            // Asserted outside the transaction: a panic inside would take the writer thread.
+            let (set, admitted, explained, reserved, after) = gov
+                .db
+                .write(move |c| {
+                    set_ledger(c, tenant.id, day, "E", before)?;
+                    let ledger = ledger_of(c, tenant.id, day, "E")?;
+                    let admitted = admits(&caps(&policy), &ledger, amount);
+                    let explained = !broken_caps(&policy, &ledger, amount).is_empty();
+                    let reserved = risk::try_reserve(c, tenant.id, day, "E", amount, caps(&policy))?;
+                    let after = usage(&ledger_of(c, tenant.id, day, "E")?);
+                    Ok::<_, Error>((usage(&ledger), admitted, explained, reserved, after))
+                })
+                .unwrap();
+            assert_eq!(set, before, "row {i}: the ledger was set up");
+            assert_eq!(reserved, admitted, "row {i}: the store and the engine disagree");
+            assert_eq!(explained, !admitted, "row {i}: a refusal names its broken caps");
+            assert_eq!(reserved, *expected, "row {i}");
+            let (e, o, l, n) = before;
+            let expected_after = if reserved { (e + amount, o + amount, l, n + 1) } else { before };
+            assert_eq!(after, expected_after, "row {i}");
+        }
+    }
+}
