@@ -32,10 +32,26 @@ pub fn admits(caps: &RiskCaps, ledger: &RiskLedgerDay, amount: f64) -> bool {
 /// One cap a reservation would break, with the numbers that break it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cap {
-    DailyLoss { cap: f64, realized: f64 },
-    DailyExposure { cap: f64, used: f64, asked: f64 },
-    OpenRisk { cap: f64, reserved: f64, asked: f64 },
-    ActionsPerDay { cap: i64 },
+    DailyLoss {
+        cap: f64,
+        realized: f64,
+    },
+    DailyExposure {
+        cap: f64,
+        used: f64,
+        asked: f64,
+    },
+    OpenRisk {
+        cap: f64,
+        reserved: f64,
+        asked: f64,
+    },
+    ActionsPerDay {
+        cap: i64,
+    },
+    /// The store refused, but the ledger read afterwards admits the reservation: other
+    /// transactions changed it in between (PostgreSQL, READ COMMITTED), so which cap held is lost.
+    Changed,
 }
 
 /// A cap of `engine` that a reservation would break.
@@ -60,6 +76,9 @@ impl fmt::Display for BrokenCap {
                 write!(f, "{engine}: max_open_risk {cap} (reserved {reserved}, asked {asked})")
             }
             Cap::ActionsPerDay { cap } => write!(f, "{engine}: max_actions_per_day {cap} reached"),
+            Cap::Changed => {
+                write!(f, "{engine}: concurrent_change (a cap held when reserving; the ledger changed since)")
+            }
         }
     }
 }

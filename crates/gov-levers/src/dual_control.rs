@@ -3,7 +3,7 @@
 
 use gov_model::{RiskCaps, RiskLedgerDay, RiskPolicy};
 
-use crate::{BrokenCap, broken_caps, caps, denial};
+use crate::{BrokenCap, Cap, broken_caps, caps, denial};
 
 /// The engine every reservation is also checked against.
 pub const GLOBAL: &str = "GLOBAL";
@@ -62,7 +62,8 @@ impl Reservation {
 }
 
 /// Reserves `amount` on every engine of `checked`, in order, through `try_reserve` (the store's
-/// conditional update, given the engine's caps); the first refusal ends the check.
+/// conditional update, given the engine's caps); the first refusal ends the check and denies it,
+/// explained by the caps the refusing engine's ledger breaks.
 pub fn reserve<E>(
     checked: &[RiskPolicy],
     amount: f64,
@@ -73,9 +74,10 @@ pub fn reserve<E>(
         match try_reserve(policy, caps(policy))? {
             TryReserve::Reserved => reserved.push(policy.engine.clone()),
             TryReserve::Refused(ledger) => {
-                let broken = broken_caps(policy, &ledger, amount);
+                let mut broken = broken_caps(policy, &ledger, amount);
                 if broken.is_empty() {
-                    return Ok(Reservation::Granted);
+                    // A refusal is a denial even when the ledger no longer shows why.
+                    broken.push(BrokenCap { engine: policy.engine.clone(), cap: Cap::Changed });
                 }
                 return Ok(Reservation::Denied { give_back: reserved, broken });
             }
@@ -209,6 +211,36 @@ mod tests {
             "denied: GLOBAL: max_daily_exposure 1500 (used 0, asked 1600)",
             &[("GLOBAL", zero), ("OFF", zero)],
         );
+    }
+
+    #[test]
+    fn a_refusal_the_ledger_no_longer_explains_is_still_a_denial() {
+        // GLOBAL refuses, but by the time its ledger is read a settlement released enough.
+        let checked = checked(
+            policy("CAPITAL", None, None, None, None),
+            Some(policy(GLOBAL, None, Some(1500.0), None, None)),
+        );
+        let outcome = reserve(&checked, 200.0, |p, _| {
+            Ok::<_, ()>(if p.engine == GLOBAL {
+                TryReserve::Refused(ledger(GLOBAL, (0.0, 0.0, 0.0, 0)))
+            } else {
+                TryReserve::Reserved
+            })
+        })
+        .unwrap();
+        assert_eq!(
+            outcome,
+            Reservation::Denied {
+                give_back: vec!["CAPITAL".to_owned()],
+                broken: vec![BrokenCap { engine: GLOBAL.to_owned(), cap: Cap::Changed }]
+            }
+        );
+        let reason = outcome.reason("booking".into());
+        assert_eq!(
+            reason,
+            "denied: GLOBAL: concurrent_change (a cap held when reserving; the ledger changed since)"
+        );
+        assert_eq!(denial::cause(&reason), "GLOBAL: concurrent_change");
     }
 
     #[test]
