@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use gov_model::{GoLiveState, LogLevel, LogSource, NewAuditEntry, PolicyStatus, TenantId};
+use gov_levers::{ChecklistItem, Lever};
+use gov_model::{GoLiveState, LogSource, NewAuditEntry, PolicyStatus, TenantId};
 use gov_store::policies::PolicyFilter;
 use gov_store::{levers, policies};
 use serde_json::json;
@@ -44,33 +45,6 @@ pub struct LeverChange {
     /// The operator named in the request (`actor`); defaults to the calling key.
     pub actor: Option<String>,
     pub reason: String,
-}
-
-/// One item of the go-live checklist.
-#[derive(Debug, Clone)]
-pub struct ChecklistItem {
-    pub item: &'static str,
-    pub ok: bool,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Lever {
-    Enable,
-    Disable,
-    Engage,
-    Release,
-}
-
-impl Lever {
-    const fn action(self) -> &'static str {
-        match self {
-            Lever::Enable => "go_live.enabled",
-            Lever::Disable => "go_live.disabled",
-            Lever::Engage => "kill_switch.engaged",
-            Lever::Release => "kill_switch.released",
-        }
-    }
 }
 
 impl Gov {
@@ -110,12 +84,7 @@ impl Gov {
         let now = self.clock.now();
         let caller = caller.clone();
         let state = self.db.write(move |c| {
-            let (live, kill) = match lever {
-                Lever::Enable => (Some(true), None),
-                Lever::Disable => (Some(false), None),
-                Lever::Engage => (None, Some(true)),
-                Lever::Release => (None, Some(false)),
-            };
+            let (live, kill) = lever.sets();
             let state = levers::set_go_live(c, caller.tenant_id, live, kill, &actor, &reason, now)?;
             audit::record(
                 c,
@@ -129,18 +98,14 @@ impl Gov {
                 },
                 now,
             )?;
-            let level = match lever {
-                Lever::Enable | Lever::Release => LogLevel::Info,
-                Lever::Disable | Lever::Engage => LogLevel::Warning,
-            };
             logs::record(
                 c,
                 logs::Event {
                     tenant: Some(caller.tenant_id),
-                    level,
+                    level: lever.level(),
                     source: LogSource::GoLive,
                     event: lever.action(),
-                    message: format!("{} by {actor}: {reason}", lever.action().replace(['.', '_'], " ")),
+                    message: lever.message(&actor, &reason),
                     context: json!({ "actor": actor, "reason": reason }),
                 },
                 now,
@@ -159,31 +124,6 @@ impl Gov {
             policies::list(c, tenant, &filter, gov_model::PageRequest::new(1, 1).unwrap_or_default())
         })?;
         let risk = self.risk_policies(tenant)?;
-        let global = risk.iter().find(|p| p.engine == "GLOBAL");
-        Ok(vec![
-            ChecklistItem {
-                item: "kill_switch_released",
-                ok: !state.kill_switch_engaged,
-                detail: format!(
-                    "kill switch {}",
-                    if state.kill_switch_engaged { "engaged" } else { "released" }
-                ),
-            },
-            ChecklistItem {
-                item: "active_policies",
-                ok: active.total > 0,
-                detail: format!("{} active run policies", active.total),
-            },
-            ChecklistItem {
-                item: "global_risk_floor",
-                ok: global.is_some_and(|g| g.enabled),
-                detail: "the GLOBAL risk policy caps every engine".to_owned(),
-            },
-            ChecklistItem {
-                item: "go_live_enabled",
-                ok: state.go_live_enabled,
-                detail: format!("go-live {}", if state.go_live_enabled { "enabled" } else { "disabled" }),
-            },
-        ])
+        Ok(gov_levers::checklist(&state, active.total, &risk))
     }
 }

@@ -1,9 +1,8 @@
 //! The sandbox charter ("Heimdall", seed 004): an AI recommendation may be used in production only
-//! if every gate holds: confidence >= min_confidence_prod AND sandbox trials >= min_sandbox_trials
-//! AND sandbox success rate >= min_sandbox_success_rate AND prod_use_enabled. Trials and success
-//! rate are counted over the domain's scorecards of the last `TRIAL_WINDOW_DAYS` UTC days, today
-//! included. The gate reason names every gate that failed.
+//! if every gate holds (the gates are `gov-levers`' `gates`), counted over the domain's scorecards
+//! of the trial window. The gate reason names every gate that failed.
 
+use gov_levers::{Gate, GatesChange, Stamp, gates, values};
 use gov_model::{HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, NewAuditEntry, TenantId};
 use gov_store::StoreError;
 use gov_store::heimdall::{self, NewEvent};
@@ -11,70 +10,8 @@ use serde_json::json;
 
 use crate::{Caller, Error, Gov, Result, audit, validate};
 
-/// How many UTC days of sandbox trials count towards the gates.
-pub const TRIAL_WINDOW_DAYS: i64 = 7;
-
-/// One gate of a recommendation and whether it held.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gate {
-    pub gate: &'static str,
-    pub ok: bool,
-    pub required: f64,
-    pub actual: f64,
-}
-
-/// The four stacked gates, in the seed's order.
-pub fn gates(policy: &HeimdallPolicy, confidence: f64, trials: i64, successes: i64) -> Vec<Gate> {
-    #[allow(clippy::cast_precision_loss)]
-    let rate = if trials > 0 { successes as f64 / trials as f64 } else { 0.0 };
-    #[allow(clippy::cast_precision_loss)]
-    let trial_count = trials as f64;
-    #[allow(clippy::cast_precision_loss)]
-    let min_trials = policy.min_sandbox_trials as f64;
-    vec![
-        Gate {
-            gate: "confidence",
-            ok: confidence >= policy.min_confidence_prod,
-            required: policy.min_confidence_prod,
-            actual: confidence,
-        },
-        Gate {
-            gate: "sandbox_trials",
-            ok: trials >= policy.min_sandbox_trials,
-            required: min_trials,
-            actual: trial_count,
-        },
-        Gate {
-            gate: "sandbox_success_rate",
-            ok: rate >= policy.min_sandbox_success_rate,
-            required: policy.min_sandbox_success_rate,
-            actual: rate,
-        },
-        Gate {
-            gate: "prod_use_enabled",
-            ok: policy.prod_use_enabled,
-            required: 1.0,
-            actual: if policy.prod_use_enabled { 1.0 } else { 0.0 },
-        },
-    ]
-}
-
-/// "eligible", or every failed gate with what it required and found.
-pub fn gate_reason(gates: &[Gate]) -> String {
-    let failed: Vec<String> = gates
-        .iter()
-        .filter(|g| !g.ok)
-        .map(|g| format!("{} (required {}, actual {})", g.gate, g.required, g.actual))
-        .collect();
-    if failed.is_empty() { "eligible".to_owned() } else { format!("failed gates: {}", failed.join("; ")) }
-}
-
 fn unit(field: &str, value: f64) -> Result<f64> {
-    if value.is_finite() && (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(field, "must be between 0 and 1"))
-    }
+    values::unit(value).map_err(|e| Error::invalid(field, e.to_string()))
 }
 
 /// A change to a domain's gates; absent fields keep their value.
@@ -124,35 +61,23 @@ impl Gov {
         let domain = validate::identifier("domain", &change.domain)?.to_ascii_uppercase();
         change.min_confidence_prod.map(|v| unit("min_confidence_prod", v)).transpose()?;
         change.min_sandbox_success_rate.map(|v| unit("min_sandbox_success_rate", v)).transpose()?;
-        if change.min_sandbox_trials.is_some_and(|n| n < 0) {
-            return Err(Error::invalid("min_sandbox_trials", "must not be negative"));
+        if let Some(n) = change.min_sandbox_trials {
+            values::count(n).map_err(|e| Error::invalid("min_sandbox_trials", e.to_string()))?;
         }
         let actor = validate::named_or_caller("actor", change.actor.as_deref(), caller)?;
         let reason = validate::upsert_reason(change.reason.as_deref())?;
         let now = self.clock.now();
+        let edit = GatesChange {
+            min_confidence_prod: change.min_confidence_prod,
+            min_sandbox_trials: change.min_sandbox_trials,
+            min_sandbox_success_rate: change.min_sandbox_success_rate,
+            prod_use_enabled: change.prod_use_enabled,
+        };
         let caller = caller.clone();
         self.db.write(move |c| {
             let current = heimdall::policy(c, caller.tenant_id, &domain)?;
-            let base = current.clone().unwrap_or(HeimdallPolicy {
-                domain: domain.clone(),
-                min_confidence_prod: 1.0,
-                min_sandbox_trials: 0,
-                min_sandbox_success_rate: 1.0,
-                prod_use_enabled: false,
-                changed_by: actor.clone(),
-                reason: reason.clone(),
-                updated_at: now,
-            });
-            let next = HeimdallPolicy {
-                min_confidence_prod: change.min_confidence_prod.unwrap_or(base.min_confidence_prod),
-                min_sandbox_trials: change.min_sandbox_trials.unwrap_or(base.min_sandbox_trials),
-                min_sandbox_success_rate: change.min_sandbox_success_rate.unwrap_or(base.min_sandbox_success_rate),
-                prod_use_enabled: change.prod_use_enabled.unwrap_or(base.prod_use_enabled),
-                changed_by: actor.clone(),
-                reason: reason.clone(),
-                updated_at: now,
-                ..base
-            };
+            let created = current.is_none();
+            let next = edit.apply(current, &domain, Stamp { actor: &actor, reason: &reason, now });
             heimdall::upsert_policy(c, caller.tenant_id, &next)?;
             let detail = format!("gates changed: {reason}");
             heimdall::record_event(
@@ -170,7 +95,7 @@ impl Gov {
                     resource_type: "heimdall_policy",
                     resource_id: domain.clone(),
                     details: json!({
-                        "actor": actor, "reason": reason, "created": current.is_none(),
+                        "actor": actor, "reason": reason, "created": created,
                         "min_confidence_prod": next.min_confidence_prod, "min_sandbox_trials": next.min_sandbox_trials,
                         "min_sandbox_success_rate": next.min_sandbox_success_rate, "prod_use_enabled": next.prod_use_enabled,
                     }),
@@ -236,21 +161,18 @@ impl Gov {
         self.db.write(move |c| {
             let policy = known_domain(c, caller.tenant_id, &domain)?;
             let today = now.date();
-            let from = today - time::Duration::days(TRIAL_WINDOW_DAYS - 1);
+            let from = gov_levers::gates::trial_window_start(today);
             let cards = heimdall::scorecards(c, caller.tenant_id, from, today)?;
-            let (trials, successes) = cards
-                .iter()
-                .filter(|s| s.domain == domain)
-                .fold((0, 0), |(t, s), c| (t + c.trials, s + c.successes));
+            let (trials, successes) = gov_levers::gates::trials(&cards, &domain);
             let gates = gates(&policy, confidence, trials, successes);
-            let reason = gate_reason(&gates);
+            let reason = gov_levers::gate_reason(&gates);
             let recommendation = HeimdallRecommendation {
                 id: uuid::Uuid::now_v7().to_string(),
                 domain: domain.clone(),
                 confidence,
                 recommendation: input.recommendation.clone(),
                 evidence: input.evidence.clone(),
-                prod_eligible: gates.iter().all(|g| g.ok),
+                prod_eligible: gov_levers::eligible(&gates),
                 gate_reason: reason.clone(),
                 actor: actor.clone(),
                 created_at: now,
@@ -292,10 +214,7 @@ impl Gov {
                 StoreError::NotFound => Error::NotFound("recommendation"),
                 other => other.into(),
             })?;
-            let detail = match &correlation_id {
-                Some(id) => format!("{} (correlation {id})", r.gate_reason),
-                None => r.gate_reason.clone(),
-            };
+            let detail = gov_levers::gates::eligibility_detail(&r.gate_reason, correlation_id.as_deref());
             heimdall::record_event(
                 c,
                 caller.tenant_id,
@@ -312,53 +231,5 @@ impl Gov {
             )?;
             Ok(r)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use time::macros::datetime;
-
-    use super::*;
-
-    fn policy(enabled: bool) -> HeimdallPolicy {
-        HeimdallPolicy {
-            domain: "WHOLESALE_OFFER".into(),
-            min_confidence_prod: 0.92,
-            min_sandbox_trials: 75,
-            min_sandbox_success_rate: 0.82,
-            prod_use_enabled: enabled,
-            changed_by: "seed".into(),
-            reason: "seed".into(),
-            updated_at: datetime!(2026-01-13 00:00 UTC),
-        }
-    }
-
-    fn check(enabled: bool, confidence: f64, trials: i64, successes: i64, failed: &[&str]) {
-        let g = gates(&policy(enabled), confidence, trials, successes);
-        let names: Vec<_> = g.iter().filter(|g| !g.ok).map(|g| g.gate).collect();
-        assert_eq!(names, failed, "{enabled} {confidence} {trials} {successes}");
-        let reason = gate_reason(&g);
-        for name in failed {
-            assert!(reason.contains(name), "{reason}");
-        }
-        assert_eq!(reason == "eligible", failed.is_empty());
-    }
-
-    #[test]
-    fn gates_stack() {
-        check(true, 0.95, 80, 70, &[]);
-        check(true, 0.92, 75, 62, &[]);
-        check(true, 0.91, 80, 70, &["confidence"]);
-        check(true, 0.95, 74, 70, &["sandbox_trials"]);
-        check(true, 0.95, 80, 60, &["sandbox_success_rate"]);
-        check(false, 0.95, 80, 70, &["prod_use_enabled"]);
-        check(
-            false,
-            0.5,
-            0,
-            0,
-            &["confidence", "sandbox_trials", "sandbox_success_rate", "prod_use_enabled"],
-        );
     }
 }

@@ -51,7 +51,7 @@ pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use exports::{EvidenceView, Exported, MAX_REASON_CHARS, NewExport, VIEW_EXPORTS};
 pub use generate::{GenerateOptions, Generated};
-pub use golive::{ChecklistItem, LeverChange, STALENESS as GO_LIVE_STALENESS};
+pub use golive::{LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
 pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
 pub use gov_incident::Transition;
@@ -59,6 +59,10 @@ pub use gov_incident::patterns::{Pattern, PatternConfig, PatternKind};
 pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};
 pub use gov_insight::health::{Facts as HealthFacts, OpenIncidents};
 pub use gov_insight::trend::{Trend, trend};
+pub use gov_levers::{
+    ChecklistItem, GLOBAL, Gate, MAX_HEALTHY_DENIAL_RATE, ReviewFinding, RiskDay, TRIAL_WINDOW_DAYS,
+    gate_reason, gates,
+};
 pub use gov_prevention::{Decision, Finding, Outcome};
 pub use gov_prevention::{ForcedStop, Verdict};
 pub use gov_regression::Evaluation;
@@ -73,9 +77,7 @@ pub use gov_store::system_logs::SystemLogFilter;
 pub use gov_store::traces::TraceFilter;
 pub use gov_store::users::UserSort;
 pub use gov_store::{Backend, DbOptions, SqliteSync, migrate::MigrationStatus};
-pub use heimdall::{
-    Gate, HeimdallPolicyChange, Judged, NewRecommendation, TRIAL_WINDOW_DAYS, gate_reason, gates,
-};
+pub use heimdall::{HeimdallPolicyChange, Judged, NewRecommendation};
 pub use incident_insight::{
     MAX_MIN_COUNT, MTTR_TARGET_SECONDS, PATTERN_FACTS_LIMIT, POSTMORTEM_EVENT_CHARS, POSTMORTEM_MAX_ENTRIES,
     POSTMORTEM_TEXT_CHARS, PatternReport, PostmortemDraft, RELATED_PER_RELATION, RelatedIncidents, Relation,
@@ -95,8 +97,8 @@ pub use regression::{
     MAX_EVENTS as MAX_TRIPWIRE_EVENTS, NewKpiEvent, RegressionPolicyChange, THROTTLE_RUNS_PER_WINDOW,
     THROTTLE_WINDOW_SECS, TripwireCheck,
 };
-pub use review::{ControlReview, MAX_HEALTHY_DENIAL_RATE, ReviewFinding};
-pub use risk::{GLOBAL, Reservation, RiskDay, RiskDecision, RiskPolicyChange, Settlement};
+pub use review::ControlReview;
+pub use risk::{Reservation, RiskDecision, RiskPolicyChange, Settlement};
 pub use runs::{Completion, NewRun, OverrideRequest, StartedRun};
 pub use steps::{StepInput, StepOutcome};
 pub use traces::{InflectionPoint, Replay, ReplayStep, TraceDetail};

@@ -9,6 +9,7 @@
 //! with the baseline, current rate and drop. A disabled tripwire is evaluated (its numbers are
 //! visible) but never trips.
 
+use gov_levers::TRIPWIRE_ACTOR;
 use gov_model::{
     GoLiveState, IncidentId, KpiEvent, NewAuditEntry, RegressionAction, RegressionPolicy, RegressionState,
     TenantId, Timestamp,
@@ -27,9 +28,6 @@ pub const THROTTLE_RUNS_PER_WINDOW: i64 = 1;
 /// The largest window or baseline: every KPI event's evaluation reads up to twice this many rows
 /// inside its write transaction.
 pub const MAX_EVENTS: i64 = 10_000;
-
-/// Who acts when a tripwire engages the kill switch.
-const TRIPWIRE_ACTOR: &str = "regression_tripwire";
 
 /// A change to a tripwire; absent fields keep their value (a new tripwire needs none: it starts
 /// from the seed's window 50, baseline 200, 250 events to enforce, 20% drop, THROTTLE, disabled).

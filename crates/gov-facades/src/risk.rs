@@ -4,20 +4,20 @@
 //! A reservation of `amount` adds it to the day's exposure and open risk and counts one action;
 //! it is granted only if the engine's and GLOBAL's caps all hold afterwards and neither has
 //! already realised its daily loss cap. A settlement releases the reservation's open risk on the
-//! day it was reserved and adds the realised loss to today. Days are UTC.
+//! day it was reserved and adds the realised loss to today. Days are UTC. What applies and what
+//! it means is decided by `gov-levers`; the store enforces the caps in one conditional UPDATE.
 
-use std::collections::BTreeMap;
-
+use gov_levers::{
+    CapsChange, GLOBAL, Refusal, Reservation as Reserved, RiskDay, Settle, SettleRequest, Stamp, TryReserve,
+    values,
+};
 use gov_model::{NewAuditEntry, RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
 use gov_store::Conn;
-use gov_store::risk::{self, Caps};
+use gov_store::risk;
 use gov_store::{StoreError, levers};
 use serde_json::json;
 
 use crate::{Caller, Error, Gov, Result, audit, validate};
-
-/// The engine every reservation is also checked against.
-pub const GLOBAL: &str = "GLOBAL";
 
 /// A request to reserve risk before executing an action.
 #[derive(Debug, Clone)]
@@ -54,32 +54,6 @@ pub struct RiskDecision {
     pub replayed: bool,
 }
 
-/// One UTC day of the risk guard: the ledgers and how its decisions went.
-#[derive(Debug, Clone)]
-pub struct RiskDay {
-    pub day: time::Date,
-    pub ledgers: Vec<RiskLedgerDay>,
-    /// Denials by engine.
-    pub denials: BTreeMap<String, i64>,
-    /// Denials by cause (engine and measure).
-    pub denial_reasons: BTreeMap<String, i64>,
-    pub reservations: i64,
-    pub settlements: i64,
-}
-
-impl RiskDay {
-    pub fn denied(&self) -> i64 {
-        self.denials.values().sum()
-    }
-
-    /// Denials among reservation requests (0 when there were none).
-    #[allow(clippy::cast_precision_loss)]
-    pub fn denial_rate(&self) -> f64 {
-        let asked = self.reservations + self.denied();
-        if asked == 0 { 0.0 } else { self.denied() as f64 / asked as f64 }
-    }
-}
-
 /// A change to an engine's caps; absent fields keep their value (or, for a new engine, no cap).
 #[derive(Debug, Clone, Default)]
 pub struct RiskPolicyChange {
@@ -93,57 +67,16 @@ pub struct RiskPolicyChange {
     pub reason: Option<String>,
 }
 
-fn caps(p: &RiskPolicy) -> Caps {
-    if !p.enabled {
-        // A disabled engine logs only: it caps nothing (GLOBAL still applies).
-        return Caps {
-            max_daily_loss: f64::MAX,
-            max_daily_exposure: f64::MAX,
-            max_open_risk: f64::MAX,
-            max_actions_per_day: i64::MAX,
-        };
-    }
-    Caps {
-        max_daily_loss: p.max_daily_loss.unwrap_or(f64::MAX),
-        max_daily_exposure: p.max_daily_exposure.unwrap_or(f64::MAX),
-        max_open_risk: p.max_open_risk.unwrap_or(f64::MAX),
-        max_actions_per_day: p.max_actions_per_day.unwrap_or(i64::MAX),
-    }
-}
-
-/// Which caps a reservation of `amount` would break on `ledger`.
-fn broken_caps(p: &RiskPolicy, ledger: &RiskLedgerDay, amount: f64) -> Vec<String> {
-    let c = caps(p);
-    let mut broken = Vec::new();
-    if ledger.realized_loss >= c.max_daily_loss {
-        broken.push(format!(
-            "{}: max_daily_loss {} already realised ({})",
-            p.engine, c.max_daily_loss, ledger.realized_loss
-        ));
-    }
-    if ledger.exposure_used + amount > c.max_daily_exposure {
-        broken.push(format!(
-            "{}: max_daily_exposure {} (used {}, asked {amount})",
-            p.engine, c.max_daily_exposure, ledger.exposure_used
-        ));
-    }
-    if ledger.open_risk_reserved + amount > c.max_open_risk {
-        broken.push(format!(
-            "{}: max_open_risk {} (reserved {}, asked {amount})",
-            p.engine, c.max_open_risk, ledger.open_risk_reserved
-        ));
-    }
-    if ledger.actions_count + 1 > c.max_actions_per_day {
-        broken.push(format!("{}: max_actions_per_day {} reached", p.engine, c.max_actions_per_day));
-    }
-    broken
-}
-
 fn amount(field: &str, value: f64) -> Result<f64> {
-    if value.is_finite() && (0.0..=1e15).contains(&value) {
-        Ok(value)
-    } else {
-        Err(Error::invalid(field, "must be a number from 0 to 1e15"))
+    values::amount(value).map_err(|e| Error::invalid(field, e.to_string()))
+}
+
+/// A refused reservation or settlement: a field that contradicts the reservation, or a conflict
+/// with what the correlation id recorded.
+fn refused(r: Refusal) -> Error {
+    match r.field() {
+        Some(field) => Error::invalid(field, r.to_string()),
+        None => Error::Conflict(r.to_string()),
     }
 }
 
@@ -202,38 +135,25 @@ impl Gov {
                 amount(field, v)?;
             }
         }
-        if change.max_actions_per_day.flatten().is_some_and(|n| n < 0) {
-            return Err(Error::invalid("max_actions_per_day", "must not be negative"));
+        if let Some(n) = change.max_actions_per_day.flatten() {
+            values::count(n).map_err(|e| Error::invalid("max_actions_per_day", e.to_string()))?;
         }
         let actor = validate::named_or_caller("actor", change.actor.as_deref(), caller)?;
         let reason = validate::upsert_reason(change.reason.as_deref())?;
         let now = self.clock.now();
+        let edit = CapsChange {
+            max_daily_loss: change.max_daily_loss,
+            max_daily_exposure: change.max_daily_exposure,
+            max_open_risk: change.max_open_risk,
+            max_actions_per_day: change.max_actions_per_day,
+            enabled: change.enabled,
+        };
         let caller = caller.clone();
         self.db.write(move |c| {
             let current = risk::policy(c, caller.tenant_id, &engine)?;
-            let base = current.clone().unwrap_or(RiskPolicy {
-                tenant_id: caller.tenant_id,
-                engine: engine.clone(),
-                max_daily_loss: None,
-                max_daily_exposure: None,
-                max_open_risk: None,
-                max_actions_per_day: None,
-                enabled: true,
-                changed_by: actor.clone(),
-                reason: reason.clone(),
-                updated_at: now,
-            });
-            let next = RiskPolicy {
-                max_daily_loss: change.max_daily_loss.unwrap_or(base.max_daily_loss),
-                max_daily_exposure: change.max_daily_exposure.unwrap_or(base.max_daily_exposure),
-                max_open_risk: change.max_open_risk.unwrap_or(base.max_open_risk),
-                max_actions_per_day: change.max_actions_per_day.unwrap_or(base.max_actions_per_day),
-                enabled: change.enabled.unwrap_or(base.enabled),
-                changed_by: actor.clone(),
-                reason: reason.clone(),
-                updated_at: now,
-                ..base
-            };
+            let created = current.is_none();
+            let stamp = Stamp { actor: &actor, reason: &reason, now };
+            let next = edit.apply(current, caller.tenant_id, &engine, stamp);
             risk::upsert_policy(c, &next)?;
             audit::record(
                 c,
@@ -247,7 +167,7 @@ impl Gov {
                         "actor": actor, "reason": reason, "enabled": next.enabled,
                         "max_daily_loss": next.max_daily_loss, "max_daily_exposure": next.max_daily_exposure,
                         "max_open_risk": next.max_open_risk, "max_actions_per_day": next.max_actions_per_day,
-                        "created": current.is_none(),
+                        "created": created,
                     }),
                 },
                 now,
@@ -264,34 +184,7 @@ impl Gov {
         let (ledgers, events) = self.db.read(|c| {
             Ok::<_, Error>((risk::ledger(c, tenant, day)?, risk::events_since(c, tenant, start)?))
         })?;
-        let mut today = RiskDay {
-            day,
-            ledgers,
-            denials: BTreeMap::new(),
-            denial_reasons: BTreeMap::new(),
-            reservations: 0,
-            settlements: 0,
-        };
-        for e in &events {
-            match e.action {
-                RiskAction::Deny => {
-                    *today.denials.entry(e.engine.clone()).or_insert(0) += 1;
-                    // "denied: <engine> <measure> ..." -> "<engine> <measure>"
-                    let cause = e
-                        .reason
-                        .trim_start_matches("denied: ")
-                        .split(' ')
-                        .take(2)
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    *today.denial_reasons.entry(cause).or_insert(0) += 1;
-                }
-                RiskAction::Reserve => today.reservations += 1,
-                RiskAction::Settle => today.settlements += 1,
-                RiskAction::Release => {}
-            }
-        }
-        Ok(today)
+        Ok(RiskDay::tally(day, ledgers, &events))
     }
 
     /// Reserves before executing: checks the engine's caps and GLOBAL's together; the answer is
@@ -317,41 +210,29 @@ impl Gov {
                 }
                 let decided = [RiskAction::Reserve, RiskAction::Deny];
                 if let Some(first) = risk::first_event(c, tenant, &correlation_id, &decided)? {
-                    if first.engine != engine || first.amount != value {
-                        return Err(Error::Conflict(format!(
-                            "correlation id {correlation_id} was used for {} {} already",
-                            first.engine, first.amount
-                        ))
-                        .into());
-                    }
+                    gov_levers::repeat_reservation(&first, &engine, value).map_err(refused)?;
                     return Ok(RiskDecision { ok: first.ok, engine, amount: value, reason: first.reason, correlation_id, replayed: true });
                 }
                 let policy = risk::policy(c, tenant, &engine)?.ok_or(Error::NotFound("risk engine"))?;
                 let global = risk::policy(c, tenant, GLOBAL)?;
                 let day = now.date();
-                let mut checked = vec![policy];
-                if engine != GLOBAL {
-                    checked.extend(global);
-                }
-                let mut granted = Vec::new();
-                let mut broken = Vec::new();
-                for p in &checked {
+                let checked = gov_levers::checked(policy, global);
+                let outcome = gov_levers::reserve(&checked, value, |p, caps| {
                     risk::open_ledger(c, tenant, day, &p.engine)?;
-                    if risk::try_reserve(c, tenant, day, &p.engine, value, caps(p))? {
-                        granted.push(p.engine.clone());
+                    Ok::<_, Attempt>(if risk::try_reserve(c, tenant, day, &p.engine, value, caps)? {
+                        TryReserve::Reserved
                     } else {
-                        broken.extend(broken_caps(p, &ledger_of(c, tenant, day, &p.engine)?, value));
-                        break;
-                    }
-                }
-                let ok = broken.is_empty();
-                if !ok {
-                    // Dual control is all or nothing: give back what the engine already reserved.
-                    for e in &granted {
+                        TryReserve::Refused(ledger_of(c, tenant, day, &p.engine)?)
+                    })
+                })?;
+                // Dual control is all or nothing: give back what the engines before the refusal reserved.
+                if let Reserved::Denied { give_back, .. } = &outcome {
+                    for e in give_back {
                         risk::adjust(c, tenant, day, e, -value, 0.0, true)?;
                     }
                 }
-                let reason = if ok { reason } else { format!("denied: {}", broken.join("; ")) };
+                let ok = outcome.ok();
+                let reason = outcome.reason(reason);
                 let action = if ok { RiskAction::Reserve } else { RiskAction::Deny };
                 let metadata = json!({ "day": day.to_string(), "checked": checked.iter().map(|p| p.engine.clone()).collect::<Vec<_>>() });
                 let events = Events { tenant, engine: &engine, actor: &actor, correlation_id: &correlation_id, now };
@@ -379,49 +260,33 @@ impl Gov {
                 (s.clone(), correlation_id.clone(), actor.clone(), reason.clone());
             move |c: &mut Conn<'_>| {
                 risk::lock_correlation(c, tenant, &correlation_id)?;
-                let reserve = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Reserve])?
-                    .filter(|e| e.ok)
-                    .ok_or_else(|| {
-                        Error::Conflict(format!("no granted reservation has correlation id {correlation_id}"))
-                    })?;
-                if s.engine.as_deref().is_some_and(|e| !e.eq_ignore_ascii_case(&reserve.engine)) {
-                    return Err(Error::invalid(
-                        "engine",
-                        format!("the reservation was made on {}", reserve.engine),
-                    )
-                    .into());
-                }
-                if s.reserved_amount.is_some_and(|r| r != reserve.amount) {
-                    return Err(Error::invalid(
-                        "reserved_amount",
-                        format!("the reservation was for {}", reserve.amount),
-                    )
-                    .into());
-                }
-                if let Some(first) = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Settle])? {
-                    if first.amount != loss {
-                        return Err(Error::Conflict(format!(
-                            "reservation {correlation_id} was already settled with a loss of {}",
-                            first.amount
-                        ))
-                        .into());
+                let reserved = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Reserve])?;
+                let settled = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Settle])?;
+                let request = SettleRequest {
+                    correlation_id: &correlation_id,
+                    engine: s.engine.as_deref(),
+                    reserved_amount: s.reserved_amount,
+                    loss,
+                };
+                let reserve = match gov_levers::settlement(&request, reserved.as_ref(), settled.as_ref())
+                    .map_err(refused)?
+                {
+                    Settle::Replay { reserve, first } => {
+                        return Ok(RiskDecision {
+                            ok: true,
+                            engine: reserve.engine.clone(),
+                            amount: loss,
+                            reason: first.reason.clone(),
+                            correlation_id,
+                            replayed: true,
+                        });
                     }
-                    return Ok(RiskDecision {
-                        ok: true,
-                        engine: reserve.engine,
-                        amount: loss,
-                        reason: first.reason,
-                        correlation_id,
-                        replayed: true,
-                    });
-                }
+                    Settle::New { reserve } => reserve.clone(),
+                };
                 let reserved_day = reserve.created_at.date();
                 let today = now.date();
-                let mut engines = vec![reserve.engine.clone()];
-                if reserve.engine != GLOBAL && risk::policy(c, tenant, GLOBAL)?.is_some() {
-                    engines.push(GLOBAL.to_owned());
-                }
-                for e in &engines {
+                let global = reserve.engine != GLOBAL && risk::policy(c, tenant, GLOBAL)?.is_some();
+                for e in &gov_levers::settled(&reserve.engine, global) {
                     risk::adjust(c, tenant, reserved_day, e, -reserve.amount, 0.0, false)?;
                     risk::open_ledger(c, tenant, today, e)?;
                     risk::adjust(c, tenant, today, e, 0.0, loss, false)?;
@@ -496,5 +361,126 @@ fn lost_race(err: StoreError) -> Attempt {
     match err {
         StoreError::Conflict(_) => Attempt::LostRace,
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gov_levers::{admits, broken_caps, caps};
+    use gov_model::{RiskCaps, Tenant};
+
+    use super::*;
+    use crate::DbOptions;
+
+    /// (exposure used, open risk reserved, realised loss, actions).
+    type Usage = (f64, f64, f64, i64);
+
+    /// Brings `engine`'s ledger of `day` to `usage` through the store's own writes: one
+    /// reservation of the whole exposure and zero-amount ones for the other actions, then a
+    /// settlement that releases the open risk beyond `usage` and realises its loss.
+    fn set_ledger(
+        c: &mut Conn<'_>,
+        tenant: TenantId,
+        day: time::Date,
+        engine: &str,
+        usage: Usage,
+    ) -> Result<()> {
+        let (exposure, open, loss, actions) = usage;
+        risk::open_ledger(c, tenant, day, engine)?;
+        for i in 0..actions {
+            let amount = if i == 0 { exposure } else { 0.0 };
+            risk::try_reserve(c, tenant, day, engine, amount, RiskCaps::NONE)?;
+        }
+        risk::adjust(c, tenant, day, engine, open - exposure, loss, false)?;
+        Ok(())
+    }
+
+    fn usage(l: &RiskLedgerDay) -> Usage {
+        (l.exposure_used, l.open_risk_reserved, l.realized_loss, l.actions_count)
+    }
+
+    /// The store's conditional UPDATE enforces the rule the engine states: for every row, the
+    /// database reserves exactly when `admits` says the ledger admits it, and a refusal is
+    /// always explained by a broken cap.
+    #[test]
+    fn the_store_reserves_exactly_what_the_engine_admits() {
+        let dir = tempfile::tempdir().unwrap();
+        let gov = Gov::connect(dir.path().join("gov.db").to_str().unwrap(), &DbOptions::default()).unwrap();
+        gov.migrate_up().unwrap();
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: "levers".into(),
+            plan: "test".into(),
+            created_at: gov.now(),
+            settings: json!({}),
+        };
+        gov.db
+            .write({
+                let tenant = tenant.clone();
+                move |c| gov_store::tenants::insert(c, &tenant)
+            })
+            .unwrap();
+        let capped = |loss, exposure, open, actions, enabled| RiskPolicy {
+            tenant_id: tenant.id,
+            engine: "E".into(),
+            max_daily_loss: loss,
+            max_daily_exposure: exposure,
+            max_open_risk: open,
+            max_actions_per_day: actions,
+            enabled,
+            changed_by: "test".into(),
+            reason: "test".into(),
+            updated_at: gov.now(),
+        };
+        let seed = capped(Some(100.0), Some(1000.0), Some(500.0), Some(3), true);
+        let uncapped = capped(None, None, None, None, true);
+        let disabled = RiskPolicy { enabled: false, ..seed.clone() };
+        let tenths = capped(None, Some(0.3), None, None, true);
+        #[rustfmt::skip]
+        let rows: &[(&RiskPolicy, Usage, f64, bool)] = &[
+            (&seed, (0.0, 0.0, 0.0, 0), 400.0, true),
+            (&seed, (0.0, 0.0, 0.0, 0), 500.0, true),
+            (&seed, (0.0, 0.0, 0.0, 0), 500.5, false),
+            (&seed, (900.0, 100.0, 0.0, 1), 100.0, true),   // exactly at the exposure cap
+            (&seed, (900.0, 100.0, 0.0, 1), 100.01, false),
+            (&seed, (400.0, 400.0, 0.0, 1), 100.0, true),   // exactly at the open-risk cap
+            (&seed, (400.0, 400.0, 0.0, 1), 200.0, false),
+            (&seed, (50.0, 0.0, 99.99, 1), 1.0, true),
+            (&seed, (50.0, 0.0, 100.0, 1), 1.0, false),     // the day's loss is realised
+            (&seed, (50.0, 0.0, 100.0, 1), 0.0, false),
+            (&seed, (10.0, 10.0, 0.0, 2), 1.0, true),
+            (&seed, (10.0, 10.0, 0.0, 3), 0.0, false),      // actions per day reached
+            (&uncapped, (1e15, 1e15, 1e15, 40), 1e15, true),
+            (&disabled, (5000.0, 5000.0, 5000.0, 50), 1e15, true),
+            // Both sides add in binary floating point: 0.1 + 0.2 > 0.3.
+            (&tenths, (0.1, 0.1, 0.0, 1), 0.2, false),
+            (&tenths, (0.1, 0.1, 0.0, 1), 0.1, true),
+        ];
+        let first = time::macros::date!(2026 - 01 - 01);
+        for (i, (policy, before, amount, expected)) in rows.iter().enumerate() {
+            // A day of its own for every row.
+            let day = first + time::Duration::days(i64::try_from(i).unwrap());
+            let (policy, before, amount) = ((*policy).clone(), *before, *amount);
+            // Asserted outside the transaction: a panic inside would take the writer thread.
+            let (set, admitted, explained, reserved, after) = gov
+                .db
+                .write(move |c| {
+                    set_ledger(c, tenant.id, day, "E", before)?;
+                    let ledger = ledger_of(c, tenant.id, day, "E")?;
+                    let admitted = admits(&caps(&policy), &ledger, amount);
+                    let explained = !broken_caps(&policy, &ledger, amount).is_empty();
+                    let reserved = risk::try_reserve(c, tenant.id, day, "E", amount, caps(&policy))?;
+                    let after = usage(&ledger_of(c, tenant.id, day, "E")?);
+                    Ok::<_, Error>((usage(&ledger), admitted, explained, reserved, after))
+                })
+                .unwrap();
+            assert_eq!(set, before, "row {i}: the ledger was set up");
+            assert_eq!(reserved, admitted, "row {i}: the store and the engine disagree");
+            assert_eq!(explained, !admitted, "row {i}: a refusal names its broken caps");
+            assert_eq!(reserved, *expected, "row {i}");
+            let (e, o, l, n) = before;
+            let expected_after = if reserved { (e + amount, o + amount, l, n + 1) } else { before };
+            assert_eq!(after, expected_after, "row {i}");
+        }
     }
 }

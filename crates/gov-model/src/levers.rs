@@ -30,6 +30,26 @@ pub struct RiskPolicy {
     pub updated_at: Timestamp,
 }
 
+/// The caps a reservation is checked against, as numbers: `f64::MAX` / `i64::MAX` for "no cap".
+/// `gov-levers` decides which caps apply; the store enforces them in one conditional UPDATE.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskCaps {
+    pub max_daily_loss: f64,
+    pub max_daily_exposure: f64,
+    pub max_open_risk: f64,
+    pub max_actions_per_day: i64,
+}
+
+impl RiskCaps {
+    /// Caps nothing.
+    pub const NONE: RiskCaps = RiskCaps {
+        max_daily_loss: f64::MAX,
+        max_daily_exposure: f64::MAX,
+        max_open_risk: f64::MAX,
+        max_actions_per_day: i64::MAX,
+    };
+}
+
 /// One engine's usage on one UTC day (seed 004 `risk_ledger_day`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RiskLedgerDay {

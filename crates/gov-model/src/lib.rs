@@ -35,7 +35,7 @@ pub use incident::{
     Incident, IncidentComment, IncidentEvent, IncidentEventKind, IncidentStatus, Postmortem, PostmortemEntry,
 };
 pub use levers::{
-    GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskEvent,
+    GoLiveState, HeimdallPolicy, HeimdallRecommendation, HeimdallScorecard, RiskAction, RiskCaps, RiskEvent,
     RiskLedgerDay, RiskPolicy,
 };
 pub use merge::{Source, TimeKey, merge};

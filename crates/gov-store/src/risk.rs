@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use gov_model::{RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
+use gov_model::{RiskAction, RiskCaps, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
 use time::{Date, PrimitiveDateTime};
 
 use crate::convert::{from_db, json, parse, to_db};
@@ -176,25 +176,16 @@ pub fn open_ledger(conn: &mut Conn<'_>, tenant: TenantId, day: Date, engine: &st
     Ok(())
 }
 
-/// The caps a reservation is checked against; `f64::MAX` / `i64::MAX` for "no cap".
-#[derive(Debug, Clone, Copy)]
-pub struct Caps {
-    pub max_daily_loss: f64,
-    pub max_daily_exposure: f64,
-    pub max_open_risk: f64,
-    pub max_actions_per_day: i64,
-}
-
 /// Reserves `amount` on the engine's ledger for `day` if, and only if, it stays within every cap:
 /// one conditional UPDATE, so concurrent reservations can never pass a cap together. Returns
-/// whether it reserved.
+/// whether it reserved. The condition is `gov_levers::caps::admits`, in SQL.
 pub fn try_reserve(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     day: Date,
     engine: &str,
     amount: f64,
-    caps: Caps,
+    caps: RiskCaps,
 ) -> Result<bool, StoreError> {
     use risk_ledger_day as l;
     let t = tenant.to_string();
