@@ -453,13 +453,18 @@ fn alternate(
     for ((name, base_unit), mut values) in names.into_iter().zip(bases) {
         let base = median(&mut values);
         println!(
-            "{title}: {gov_name} {} {unit}, baseline {name} {} {base_unit}, ratio {:.3} (medians of {rounds} rounds)",
+            "{title}: {gov_name} {} {unit}, baseline {name} {} {base_unit}, ratio {:.3} ({})",
             num(gov),
             num(base),
-            gov / base
+            gov / base,
+            medians_of(rounds)
         );
     }
     Ok(())
+}
+
+fn medians_of(rounds: usize) -> String {
+    if rounds == 1 { "1 round".into() } else { format!("medians of {rounds} rounds") }
 }
 
 /// Three significant digits, or the whole number.
@@ -524,9 +529,9 @@ fn trace(gov: &Target, options: &Options, title: &str) -> Result<()> {
     let (mut long, mut short) = p99s.into_inner();
     let (long, short) = (median(&mut long), median(&mut short));
     println!(
-        "{title}: p99 {long:.2} ms (5,000 steps) vs {short:.2} ms (2 steps), ratio {:.1} (medians of {} rounds)",
+        "{title}: p99 {long:.2} ms (5,000 steps) vs {short:.2} ms (2 steps), ratio {:.1} ({})",
         long / short,
-        options.rounds
+        medians_of(options.rounds)
     );
     Ok(())
 }
