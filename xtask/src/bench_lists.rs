@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::http::Client;
+use crate::http::{Client, timed_out};
 use crate::server::{self, RequestLog};
 
 pub struct Options {
@@ -104,7 +104,7 @@ impl Bench {
 
     /// Times `probe` `n` times, after a few untimed requests to warm caches; a slow one stops
     /// after `budget` (with at least 3 timed requests). A request that takes longer than
-    /// `budget` stops it at once: `Row::timed_out`, and this connection is left unusable.
+    /// `budget` stops it at once: `Row::timed_out` (and the client drops its connection).
     fn time(&mut self, probe: &Probe, n: usize, budget: Duration) -> Result<Row> {
         let mut row = Row {
             name: probe.name.clone(),
@@ -182,12 +182,6 @@ impl Bench {
         }
         Ok(Some((format!("{path}{sep}cursor={cursor}"), format!("page 2, after {before} items"))))
     }
-}
-
-/// Whether a request failed by waiting longer than the read timeout.
-fn timed_out(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|e| matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
 }
 
 fn next_cursor(page: &Value) -> Option<String> {

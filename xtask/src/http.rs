@@ -1,16 +1,20 @@
-//! A minimal HTTP/1.1 client over one keep-alive `TcpStream`, enough to drive gov's JSON API
-//! from the load harness without pulling an async HTTP stack into xtask.
+//! The harnesses' HTTP client: one `ureq::Agent` per client thread, so each thread reuses its own
+//! keep-alive connection. Every status is an answer (`http_status_as_error(false)`): the
+//! harnesses check the status themselves and show the body when it is not the expected one.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use ureq::typestate::{WithBody, WithoutBody};
+use ureq::{Agent, RequestBuilder};
+
+/// How long a request may take unless `set_timeout` says otherwise.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    host: String,
+    agent: Agent,
+    base: String,
 }
 
 pub struct Response {
@@ -32,21 +36,37 @@ pub struct Streamed {
     pub lines: u64,
 }
 
+/// The timeout bounds each read, as a socket's read timeout would: a global or per-call one
+/// would also make ureq resolve the address on a new thread for every request.
+fn agent(timeout: Duration) -> Agent {
+    Agent::config_builder().http_status_as_error(false).timeout_per_read(Some(timeout)).build().into()
+}
+
+/// Whether a request failed by taking longer than the client's timeout.
+pub fn timed_out(e: &anyhow::Error) -> bool {
+    match e.downcast_ref::<ureq::Error>() {
+        Some(ureq::Error::Timeout(_)) => true,
+        Some(ureq::Error::Io(e)) => {
+            matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        }
+        _ => false,
+    }
+}
+
 impl Client {
+    /// A client of the server at `addr` (`host:port`). It connects on the first request, and
+    /// keeps that connection for the next ones.
     pub fn connect(addr: &str) -> Result<Client> {
-        let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Client { reader: BufReader::new(stream.try_clone()?), writer: stream, host: addr.to_owned() })
+        Ok(Client { agent: agent(TIMEOUT), base: format!("http://{addr}") })
     }
 
-    /// How long a read may wait (30 s from `connect`).
+    /// How long a read may wait (30 s unless set). Drops the kept connection.
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
-        self.writer.set_read_timeout(Some(timeout))?;
+        self.agent = agent(timeout);
         Ok(())
     }
 
-    /// Sends one request and reads the whole response (which must carry a Content-Length).
+    /// Sends one request and reads the whole response.
     pub fn send(
         &mut self,
         method: &str,
@@ -66,50 +86,14 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Result<Response> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
-        if let Some(key) = key {
-            head.push_str(&format!("Authorization: Bearer {key}\r\n"));
-        }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
-        }
-        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        self.writer.write_all(head.as_bytes())?;
-        self.writer.write_all(body.as_bytes())?;
-
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("bad status line {line:?}"))?;
-        let mut length = None;
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
-        let Some(length) = length else { bail!("response without Content-Length") };
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
+        let mut res = self.call(method, path, key, headers, body)?;
+        let status = res.status().as_u16();
+        let body = res.body_mut().with_config().limit(u64::MAX).read_to_vec()?;
         Ok(Response { status, body })
     }
 
-    /// Sends one request and reads a chunked (or Content-Length) response to its end, counting
-    /// its bytes and lines instead of keeping them.
+    /// Sends one request and reads the response to its end, counting its bytes and lines
+    /// instead of keeping them.
     pub fn send_streamed(
         &mut self,
         method: &str,
@@ -117,74 +101,56 @@ impl Client {
         key: Option<&str>,
         body: Option<&str>,
     ) -> Result<Streamed> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
-        if let Some(key) = key {
-            head.push_str(&format!("Authorization: Bearer {key}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()));
-        self.writer.write_all(head.as_bytes())?;
-        self.writer.write_all(body.as_bytes())?;
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("bad status line {line:?}"))?;
-        let (mut length, mut chunked) = (None, false);
+        let res = self.call(method, path, key, &[], body)?;
+        let mut out = Streamed { status: res.status().as_u16(), bytes: 0, lines: 0 };
+        let mut reader = res.into_body().into_with_config().limit(u64::MAX).reader();
+        let (mut buf, mut last) = (vec![0; 64 * 1024], 0u8);
         loop {
-            line.clear();
-            self.reader.read_line(&mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                return Ok(out);
             }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse::<u64>().ok();
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    chunked = value.trim().eq_ignore_ascii_case("chunked");
+            for &b in &buf[..n] {
+                if b == b'\n' && last == b'\r' {
+                    out.lines += 1;
                 }
+                last = b;
             }
+            out.bytes += n as u64;
         }
-        let mut out = Streamed { status, bytes: 0, lines: 0 };
-        let mut buf = vec![0; 64 * 1024];
-        let mut last = 0u8;
-        let mut take = |reader: &mut BufReader<TcpStream>, mut n: u64, out: &mut Streamed| -> Result<()> {
-            while n > 0 {
-                let want = n.min(buf.len() as u64) as usize;
-                reader.read_exact(&mut buf[..want])?;
-                for &b in &buf[..want] {
-                    if b == b'\n' && last == b'\r' {
-                        out.lines += 1;
-                    }
-                    last = b;
-                }
-                out.bytes += want as u64;
-                n -= want as u64;
-            }
-            Ok(())
-        };
-        if chunked {
-            loop {
-                line.clear();
-                self.reader.read_line(&mut line)?;
-                let size = u64::from_str_radix(line.trim_end().split(';').next().unwrap_or(""), 16)
-                    .with_context(|| format!("bad chunk size {line:?}"))?;
-                if size == 0 {
-                    line.clear();
-                    self.reader.read_line(&mut line)?;
-                    break;
-                }
-                take(&mut self.reader, size, &mut out)?;
-                line.clear();
-                self.reader.read_line(&mut line)?;
-            }
-        } else {
-            let Some(length) = length else { bail!("response neither chunked nor with Content-Length") };
-            take(&mut self.reader, length, &mut out)?;
-        }
-        Ok(out)
     }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
+        let url = format!("{}{path}", self.base);
+        let res = match (method, body) {
+            ("GET", None) => with_headers::<WithoutBody>(self.agent.get(&url), key, headers).call(),
+            ("POST", Some(body)) => with_headers::<WithBody>(self.agent.post(&url), key, headers)
+                .content_type("application/json")
+                .send(body.as_bytes()),
+            ("POST", None) => with_headers::<WithBody>(self.agent.post(&url), key, headers).send_empty(),
+            (method, _) => bail!("the harness client sends GET (without a body) and POST, not {method}"),
+        };
+        res.with_context(|| format!("{method} {path}"))
+    }
+}
+
+fn with_headers<B>(
+    mut request: RequestBuilder<B>,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+) -> RequestBuilder<B> {
+    if let Some(key) = key {
+        request = request.header("Authorization", format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
 }

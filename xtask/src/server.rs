@@ -173,3 +173,44 @@ fn request_log(line: &str) -> Option<RequestLog> {
     }
     Some(RequestLog { request_id: v["span"]["request_id"].as_str()?.to_owned(), ms: v["ms"].as_f64()? })
 }
+
+/// The actix-web hello-world (`crates/gov-api/examples/hello.rs`), the floor of an HTTP request
+/// the load harness compares gov with; killed when dropped.
+pub struct Hello {
+    child: Child,
+    pub addr: String,
+}
+
+impl Drop for Hello {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_hello(root: &Path, release: bool) -> Result<Hello> {
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.args(["build", "-p", "gov-api", "--example", "hello"]).current_dir(root);
+    if release {
+        build.arg("--release");
+    }
+    if !build.status()?.success() {
+        bail!("building the hello example failed");
+    }
+    let binary =
+        root.join("target").join(if release { "release" } else { "debug" }).join("examples").join("hello");
+    let mut child = Command::new(binary)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the hello example")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = match lines.next() {
+        Some(line) => line?.strip_prefix("listening on ").map(str::to_owned),
+        None => None,
+    };
+    let hello = Hello { child, addr: addr.context("hello printed no `listening on ADDR`")? };
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(hello)
+}
