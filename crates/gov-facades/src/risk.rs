@@ -203,7 +203,6 @@ impl Gov {
             let (engine, correlation_id, actor, reason) =
                 (engine.clone(), correlation_id.clone(), actor.clone(), reason.clone());
             move |c: &mut Conn<'_>| {
-                risk::lock_correlation(c, tenant, &correlation_id)?;
                 let levers = levers::go_live(c, tenant)?;
                 if levers.kill_switch_engaged {
                     return Err(Error::KillSwitchEngaged { by: levers.changed_by, reason: levers.reason }.into());
@@ -213,12 +212,15 @@ impl Gov {
                     gov_levers::repeat_reservation(&first, &engine, value).map_err(refused)?;
                     return Ok(RiskDecision { ok: first.ok, engine, amount: value, reason: first.reason, correlation_id, replayed: true });
                 }
-                let policy = risk::policy(c, tenant, &engine)?.ok_or(Error::NotFound("risk engine"))?;
-                let global = risk::policy(c, tenant, GLOBAL)?;
+                let mut named = risk::policies_named(c, tenant, &[&engine, GLOBAL])?;
+                let own = named.iter().position(|p| p.engine == engine).ok_or(Error::NotFound("risk engine"))?;
+                let policy = named.swap_remove(own);
+                let global = named.into_iter().find(|p| p.engine == GLOBAL);
                 let day = now.date();
                 let checked = gov_levers::checked(policy, global);
+                let names: Vec<&str> = checked.iter().map(|p| p.engine.as_str()).collect();
+                risk::open_ledgers(c, tenant, day, &names)?;
                 let outcome = gov_levers::reserve(&checked, value, |p, caps| {
-                    risk::open_ledger(c, tenant, day, &p.engine)?;
                     Ok::<_, Attempt>(if risk::try_reserve(c, tenant, day, &p.engine, value, caps)? {
                         TryReserve::Reserved
                     } else {
@@ -236,7 +238,7 @@ impl Gov {
                 let action = if ok { RiskAction::Reserve } else { RiskAction::Deny };
                 let metadata = json!({ "day": day.to_string(), "checked": checked.iter().map(|p| p.engine.clone()).collect::<Vec<_>>() });
                 let events = Events { tenant, engine: &engine, actor: &actor, correlation_id: &correlation_id, now };
-                risk::insert_event(c, &events.event(action, value, ok, &reason, metadata)).map_err(lost_race)?;
+                risk::insert_events(c, &[events.event(action, value, ok, &reason, metadata)]).map_err(lost_race)?;
                 Ok(RiskDecision { ok, engine, amount: value, reason, correlation_id, replayed: false })
             }
         })
@@ -259,9 +261,10 @@ impl Gov {
             let (s, correlation_id, actor, reason) =
                 (s.clone(), correlation_id.clone(), actor.clone(), reason.clone());
             move |c: &mut Conn<'_>| {
-                risk::lock_correlation(c, tenant, &correlation_id)?;
-                let reserved = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Reserve])?;
-                let settled = risk::first_event(c, tenant, &correlation_id, &[RiskAction::Settle])?;
+                let recorded =
+                    risk::events_of(c, tenant, &correlation_id, &[RiskAction::Reserve, RiskAction::Settle])?;
+                let of = |action| recorded.iter().find(|e| e.action == action).cloned();
+                let (reserved, settled) = (of(RiskAction::Reserve), of(RiskAction::Settle));
                 let request = SettleRequest {
                     correlation_id: &correlation_id,
                     engine: s.engine.as_deref(),
@@ -286,10 +289,19 @@ impl Gov {
                 let reserved_day = reserve.created_at.date();
                 let today = now.date();
                 let global = reserve.engine != GLOBAL && risk::policy(c, tenant, GLOBAL)?.is_some();
-                for e in &gov_levers::settled(&reserve.engine, global) {
-                    risk::adjust(c, tenant, reserved_day, e, -reserve.amount, 0.0, false)?;
-                    risk::open_ledger(c, tenant, today, e)?;
-                    risk::adjust(c, tenant, today, e, 0.0, loss, false)?;
+                let engines = gov_levers::settled(&reserve.engine, global);
+                if reserved_day == today {
+                    // One row per engine holds both the release and the loss.
+                    for e in &engines {
+                        risk::adjust(c, tenant, today, e, -reserve.amount, loss, false)?;
+                    }
+                } else {
+                    let names: Vec<&str> = engines.iter().map(String::as_str).collect();
+                    risk::open_ledgers(c, tenant, today, &names)?;
+                    for e in &engines {
+                        risk::adjust(c, tenant, reserved_day, e, -reserve.amount, 0.0, false)?;
+                        risk::adjust(c, tenant, today, e, 0.0, loss, false)?;
+                    }
                 }
                 let metadata =
                     json!({ "reserved_day": reserved_day.to_string(), "settled_day": today.to_string() });
@@ -302,9 +314,8 @@ impl Gov {
                 };
                 let release =
                     events.event(RiskAction::Release, reserve.amount, true, &reason, metadata.clone());
-                risk::insert_event(c, &release).map_err(lost_race)?;
                 let settle = events.event(RiskAction::Settle, loss, true, &reason, metadata);
-                risk::insert_event(c, &settle).map_err(lost_race)?;
+                risk::insert_events(c, &[release, settle]).map_err(lost_race)?;
                 Ok(RiskDecision {
                     ok: true,
                     engine: reserve.engine,
@@ -318,8 +329,8 @@ impl Gov {
     }
 
     /// Runs the transactions `attempt` makes until one commits or fails: one that lost the race
-    /// to record a correlation id's event (to a writer that did not wait for the id's lock, such
-    /// as an older replica) rolled back, and the next one replays the winner's answer.
+    /// to record a correlation id's event (the unique index refused it once the winner committed)
+    /// rolled back whole, and the next one replays the winner's answer.
     fn decide<F>(&self, correlation_id: &str, attempt: impl Fn() -> F) -> Result<RiskDecision>
     where
         F: FnOnce(&mut Conn<'_>) -> std::result::Result<RiskDecision, Attempt> + Send + 'static,
@@ -386,7 +397,7 @@ mod tests {
         usage: Usage,
     ) -> Result<()> {
         let (exposure, open, loss, actions) = usage;
-        risk::open_ledger(c, tenant, day, engine)?;
+        risk::open_ledgers(c, tenant, day, &[engine])?;
         for i in 0..actions {
             let amount = if i == 0 { exposure } else { 0.0 };
             risk::try_reserve(c, tenant, day, engine, amount, RiskCaps::NONE)?;

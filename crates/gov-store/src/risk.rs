@@ -2,12 +2,11 @@
 //! conditional update, so concurrent reservations never pass a cap) and the immutable event log.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use gov_model::{RiskAction, RiskCaps, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
 use time::{Date, PrimitiveDateTime};
 
 use crate::convert::{from_db, json, parse, to_db};
-use crate::db::{Inner, dispatch};
+use crate::db::dispatch;
 use crate::schema::{risk_event, risk_ledger_day, risk_policy};
 use crate::{Conn, StoreError};
 
@@ -123,6 +122,20 @@ pub fn policy(conn: &mut Conn<'_>, tenant: TenantId, engine: &str) -> Result<Opt
     row.map(PolicyRow::into_model).transpose()
 }
 
+/// The caps of those of `engines` that have a policy, in one read.
+pub fn policies_named(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    engines: &[&str],
+) -> Result<Vec<RiskPolicy>, StoreError> {
+    let t = tenant.to_string();
+    let rows: Vec<PolicyRow> = dispatch!(conn, |c| risk_policy::table
+        .filter(risk_policy::tenant_id.eq(&t).and(risk_policy::engine.eq_any(engines)))
+        .select(PolicyRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(PolicyRow::into_model).collect()
+}
+
 /// Creates or replaces an engine's caps.
 pub fn upsert_policy(conn: &mut Conn<'_>, p: &RiskPolicy) -> Result<(), StoreError> {
     let t = p.tenant_id.to_string();
@@ -160,17 +173,28 @@ pub fn upsert_policy(conn: &mut Conn<'_>, p: &RiskPolicy) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Makes sure the engine has a ledger row for `day`.
-pub fn open_ledger(conn: &mut Conn<'_>, tenant: TenantId, day: Date, engine: &str) -> Result<(), StoreError> {
+/// Makes sure each of `engines` has a ledger row for `day`, in one statement.
+pub fn open_ledgers(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    day: Date,
+    engines: &[&str],
+) -> Result<(), StoreError> {
     let t = tenant.to_string();
+    let rows: Vec<_> = engines
+        .iter()
+        .map(|engine| {
+            (
+                risk_ledger_day::id.eq(format!("{t}:{day}:{engine}")),
+                risk_ledger_day::tenant_id.eq(t.clone()),
+                risk_ledger_day::day.eq(day),
+                risk_ledger_day::engine.eq(*engine),
+            )
+        })
+        .collect();
+    // The id is derived from (tenant, day, engine): any conflict means the row exists.
     dispatch!(conn, |c| diesel::insert_into(risk_ledger_day::table)
-        .values((
-            risk_ledger_day::id.eq(format!("{t}:{day}:{engine}")),
-            risk_ledger_day::tenant_id.eq(&t),
-            risk_ledger_day::day.eq(day),
-            risk_ledger_day::engine.eq(engine),
-        ))
-        // The id is derived from (tenant, day, engine): any conflict means the row exists.
+        .values(&rows)
         .on_conflict_do_nothing()
         .execute(c))?;
     Ok(())
@@ -247,49 +271,28 @@ pub fn ledger(conn: &mut Conn<'_>, tenant: TenantId, day: Date) -> Result<Vec<Ri
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// Records an event. A [`StoreError::Conflict`] means the correlation id has an event of this
-/// action already, or (RESERVE, DENY) a decision: the caller lost a race it should replay.
-pub fn insert_event(conn: &mut Conn<'_>, e: &RiskEvent) -> Result<(), StoreError> {
-    let row = EventRow {
-        id: e.id.clone(),
-        tenant_id: e.tenant_id.to_string(),
-        engine: e.engine.clone(),
-        action: e.action.as_str().to_owned(),
-        amount: e.amount,
-        ok: e.ok,
-        reason: e.reason.clone(),
-        actor: e.actor.clone(),
-        correlation_id: e.correlation_id.clone(),
-        metadata_json: e.metadata.to_string(),
-        created_at: to_db(e.created_at),
-        one_decision: true,
-    };
-    dispatch!(conn, |c| diesel::insert_into(risk_event::table).values(&row).execute(c))?;
-    Ok(())
-}
-
-/// Waits until no other transaction works on this correlation id, and keeps others waiting
-/// until this one ends: reservations and settlements of one id run one after the other, so each
-/// sees what the previous one committed. On PostgreSQL a transaction-scoped advisory lock on a
-/// key derived from the tenant and the id (a collision only serialises two ids needlessly);
-/// SQLite has one writer, which does this already.
-pub fn lock_correlation(
-    conn: &mut Conn<'_>,
-    tenant: TenantId,
-    correlation_id: &str,
-) -> Result<(), StoreError> {
-    if let Inner::Pg(c) = &mut conn.0 {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(b"gov risk correlation\0");
-        hasher.update(tenant.to_string().as_bytes());
-        hasher.update(b"\0");
-        hasher.update(correlation_id.as_bytes());
-        let mut key = [0_u8; 8];
-        key.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<BigInt, _>(i64::from_le_bytes(key))
-            .execute(&mut **c)?;
-    }
+/// Records events, in one statement. A [`StoreError::Conflict`] means the correlation id has an
+/// event of one of these actions already, or (RESERVE, DENY) a decision: the caller lost a race
+/// it should replay.
+pub fn insert_events(conn: &mut Conn<'_>, events: &[RiskEvent]) -> Result<(), StoreError> {
+    let rows: Vec<EventRow> = events
+        .iter()
+        .map(|e| EventRow {
+            id: e.id.clone(),
+            tenant_id: e.tenant_id.to_string(),
+            engine: e.engine.clone(),
+            action: e.action.as_str().to_owned(),
+            amount: e.amount,
+            ok: e.ok,
+            reason: e.reason.clone(),
+            actor: e.actor.clone(),
+            correlation_id: e.correlation_id.clone(),
+            metadata_json: e.metadata.to_string(),
+            created_at: to_db(e.created_at),
+            one_decision: true,
+        })
+        .collect();
+    dispatch!(conn, |c| diesel::insert_into(risk_event::table).values(&rows).execute(c))?;
     Ok(())
 }
 
@@ -315,6 +318,27 @@ pub fn first_event(
         .load(c))?;
     let rank = |row: &EventRow| names.iter().position(|n| *n == row.action);
     rows.into_iter().min_by_key(rank).map(EventRow::into_model).transpose()
+}
+
+/// Every event recorded for a correlation id under one of `actions`, in one read.
+pub fn events_of(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    correlation_id: &str,
+    actions: &[RiskAction],
+) -> Result<Vec<RiskEvent>, StoreError> {
+    let t = tenant.to_string();
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    let rows: Vec<EventRow> = dispatch!(conn, |c| risk_event::table
+        .filter(
+            risk_event::tenant_id
+                .eq(&t)
+                .and(risk_event::correlation_id.eq(correlation_id))
+                .and(risk_event::action.eq_any(names.clone()))
+        )
+        .select(EventRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(EventRow::into_model).collect()
 }
 
 /// Events since `since`, newest first (the day's denials for the review).
