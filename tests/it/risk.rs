@@ -283,6 +283,89 @@ async fn concurrent_duplicates_on_two_replicas_get_the_first_answer_and_move_mon
     assert_eq!(row(&ledger, "GLOBAL")["realized_loss"], 10.0);
 }
 
+/// Sends every request at once, request `i` to `bases[i % bases.len()]`.
+async fn all_at_once(app: &TestApp, bases: &[&str], requests: Vec<(&'static str, Value)>) -> Vec<Value> {
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, (path, body))| {
+            let request =
+                app.client.post(format!("{}{path}", bases[i % bases.len()])).bearer_auth(&app.admin_key);
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                json(request.json(&body).send().await.unwrap(), StatusCode::OK).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_racing_reservations_and_settlements_never_pass_a_cap() {
+    let app = TestApp::spawn().await;
+    let replica = app.replica();
+    let bases = [app.base.as_str(), replica.base.as_str()];
+    const RESERVE: &str = "/api/governance/risk/check-and-reserve";
+    const SETTLE: &str = "/api/governance/risk/settle";
+    let reservation = |engine: &str, id: String| {
+        (
+            RESERVE,
+            json!({"engine": engine, "amount": 50, "actor": "deal_engine", "reason": "booking", "correlation_id": id}),
+        )
+    };
+    let engine_of = |i: usize| if i.is_multiple_of(2) { "WHOLESALE" } else { "CAPITAL" };
+
+    // Two engines on two replicas at once: WHOLESALE's open risk cap (500) admits 10 of 50,
+    // CAPITAL's (300) 6, whichever replica asks.
+    let first: Vec<_> = (0..40).map(|i| reservation(engine_of(i), format!("a{i}"))).collect();
+    let answers = all_at_once(&app, &bases, first).await;
+    let granted: Vec<usize> = (0..40).filter(|i| answers[*i]["ok"] == true).collect();
+    let count = |engine| granted.iter().filter(|i| engine_of(**i) == engine).count();
+    assert_eq!((count("WHOLESALE"), count("CAPITAL")), (10, 6), "{answers:?}");
+
+    // Settling every grant while new reservations race them: whatever interleaving the replicas
+    // chose, no cap is passed and the ledger is exactly what the recorded events say.
+    let mut second: Vec<_> = granted
+        .iter()
+        .map(|i| (SETTLE, json!({"correlation_id": format!("a{i}"), "realized_loss": 1, "actor": "deal_engine", "reason": "done"})))
+        .collect();
+    second.extend((0..24).map(|i| reservation(engine_of(i), format!("b{i}"))));
+    all_at_once(&app, &bases, second).await;
+
+    let sum = |sql: &str| raw_count(app.db_url(), sql);
+    let ledger = json(app.get("/api/governance/risk/ledger/today").await, StatusCode::OK).await;
+    let row = |engine: &str| {
+        ledger["ledgers"].as_array().unwrap().iter().find(|l| l["engine"] == engine).unwrap().clone()
+    };
+    let mut exposure_all = 0.0;
+    for (engine, open_cap) in [("WHOLESALE", 500.0), ("CAPITAL", 300.0)] {
+        let reserved = sum(&format!(
+            "SELECT count(*) AS n FROM risk_event WHERE engine = '{engine}' AND action = 'RESERVE' AND ok"
+        ));
+        let released = sum(&format!(
+            "SELECT count(*) AS n FROM risk_event WHERE engine = '{engine}' AND action = 'RELEASE'"
+        ));
+        let r = row(engine);
+        let (exposure, open) =
+            (r["exposure_used"].as_f64().unwrap(), r["open_risk_reserved"].as_f64().unwrap());
+        assert_eq!(exposure, 50.0 * reserved as f64, "{engine}: {r}");
+        assert_eq!(open, 50.0 * (reserved - released) as f64, "{engine}: {r}");
+        assert!(open <= open_cap, "{engine} passed its open risk cap: {r}");
+        assert_eq!(r["realized_loss"].as_f64(), Some(released as f64), "{engine}: {r}");
+        exposure_all += exposure;
+    }
+    let global = row("GLOBAL");
+    assert_eq!(global["exposure_used"].as_f64(), Some(exposure_all), "{global}");
+    assert!(exposure_all <= 1500.0, "{global}");
+    assert_eq!(global["realized_loss"].as_f64(), Some(f64::from(16)), "{global}");
+}
+
 /// Runs `sql` in a transaction of its own, outside gov (as a replica of an older version that
 /// does not take the correlation lock would), and keeps it open until the returned sender fires.
 fn open_transaction(url: &str, sql: String) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {

@@ -65,7 +65,7 @@ impl From<StoreError> for Error {
         match err {
             StoreError::NotFound => Error::NotFound("resource"),
             StoreError::Conflict(msg) => Error::Conflict(msg),
-            StoreError::Unavailable(msg) => Error::Unavailable(msg),
+            StoreError::Unavailable(msg) | StoreError::Contention(msg) => Error::Unavailable(msg),
             StoreError::BadCursor => Error::invalid("cursor", "the cursor does not belong to this list"),
             other => Error::Internal(other.to_string()),
         }

@@ -12,8 +12,8 @@ use gov_levers::{
     values,
 };
 use gov_model::{NewAuditEntry, RiskAction, RiskEvent, RiskLedgerDay, RiskPolicy, TenantId, Timestamp};
-use gov_store::Conn;
 use gov_store::risk;
+use gov_store::{Conn, Prepared};
 use gov_store::{StoreError, levers};
 use serde_json::json;
 
@@ -190,7 +190,7 @@ impl Gov {
     /// Reserves before executing: checks the engine's caps and GLOBAL's together; the answer is
     /// recorded as a RESERVE or DENY event. Any repeat of a correlation id, concurrent or later,
     /// on any replica, returns the first answer. Refused while the kill switch is engaged (read in
-    /// the transaction).
+    /// the transaction's read phase).
     pub fn check_and_reserve(&self, caller: &Caller, r: Reservation) -> Result<RiskDecision> {
         let engine = validate::identifier("engine", &r.engine)?.to_ascii_uppercase();
         let value = amount("amount", r.amount)?;
@@ -199,7 +199,7 @@ impl Gov {
         let reason = validate::text("reason", &r.reason, 2000)?;
         let now = self.clock.now();
         let tenant = caller.tenant_id;
-        self.decide(&correlation_id, || {
+        self.decide(lane_key(tenant, Lock::Reserve), &correlation_id, || {
             let (engine, correlation_id, actor, reason) =
                 (engine.clone(), correlation_id.clone(), actor.clone(), reason.clone());
             move |c: &mut Conn<'_>| {
@@ -210,36 +210,32 @@ impl Gov {
                 let decided = [RiskAction::Reserve, RiskAction::Deny];
                 if let Some(first) = risk::first_event(c, tenant, &correlation_id, &decided)? {
                     gov_levers::repeat_reservation(&first, &engine, value).map_err(refused)?;
-                    return Ok(RiskDecision { ok: first.ok, engine, amount: value, reason: first.reason, correlation_id, replayed: true });
+                    return Ok(Prepared::Done(RiskDecision { ok: first.ok, engine, amount: value, reason: first.reason, correlation_id, replayed: true }));
                 }
                 let mut named = risk::policies_named(c, tenant, &[&engine, GLOBAL])?;
                 let own = named.iter().position(|p| p.engine == engine).ok_or(Error::NotFound("risk engine"))?;
                 let policy = named.swap_remove(own);
                 let global = named.into_iter().find(|p| p.engine == GLOBAL);
-                let day = now.date();
                 let checked = gov_levers::checked(policy, global);
-                let names: Vec<&str> = checked.iter().map(|p| p.engine.as_str()).collect();
-                risk::open_ledgers(c, tenant, day, &names)?;
-                let outcome = gov_levers::reserve(&checked, value, |p, caps| {
-                    Ok::<_, Attempt>(if risk::try_reserve(c, tenant, day, &p.engine, value, caps)? {
-                        TryReserve::Reserved
-                    } else {
-                        TryReserve::Refused(ledger_of(c, tenant, day, &p.engine)?)
-                    })
-                })?;
-                // Dual control is all or nothing: give back what the engines before the refusal reserved.
-                if let Reserved::Denied { give_back, .. } = &outcome {
-                    for e in give_back {
-                        risk::adjust(c, tenant, day, e, -value, 0.0, true)?;
+                Ok(Prepared::Apply(move |c: &mut Conn<'_>| {
+                    let day = now.date();
+                    let outcome = gov_levers::reserve(&checked, value, |p, caps| {
+                        reserve_on(c, tenant, day, &p.engine, value, caps)
+                    })?;
+                    // Dual control is all or nothing: give back what the engines before the refusal reserved.
+                    if let Reserved::Denied { give_back, .. } = &outcome {
+                        for e in give_back {
+                            risk::adjust(c, tenant, day, e, -value, 0.0, true)?;
+                        }
                     }
-                }
-                let ok = outcome.ok();
-                let reason = outcome.reason(reason);
-                let action = if ok { RiskAction::Reserve } else { RiskAction::Deny };
-                let metadata = json!({ "day": day.to_string(), "checked": checked.iter().map(|p| p.engine.clone()).collect::<Vec<_>>() });
-                let events = Events { tenant, engine: &engine, actor: &actor, correlation_id: &correlation_id, now };
-                risk::insert_events(c, &[events.event(action, value, ok, &reason, metadata)]).map_err(lost_race)?;
-                Ok(RiskDecision { ok, engine, amount: value, reason, correlation_id, replayed: false })
+                    let ok = outcome.ok();
+                    let reason = outcome.reason(reason);
+                    let action = if ok { RiskAction::Reserve } else { RiskAction::Deny };
+                    let metadata = json!({ "day": day.to_string(), "checked": checked.iter().map(|p| p.engine.clone()).collect::<Vec<_>>() });
+                    let events = Events { tenant, engine: &engine, actor: &actor, correlation_id: &correlation_id, now };
+                    risk::insert_events(c, &[events.event(action, value, ok, &reason, metadata)]).map_err(lost_race)?;
+                    Ok(RiskDecision { ok, engine, amount: value, reason, correlation_id, replayed: false })
+                }))
             }
         })
     }
@@ -257,7 +253,7 @@ impl Gov {
         let reason = validate::text("reason", &s.reason, 2000)?;
         let now = self.clock.now();
         let tenant = caller.tenant_id;
-        self.decide(&correlation_id, || {
+        self.decide(lane_key(tenant, Lock::Settle), &correlation_id, || {
             let (s, correlation_id, actor, reason) =
                 (s.clone(), correlation_id.clone(), actor.clone(), reason.clone());
             move |c: &mut Conn<'_>| {
@@ -275,83 +271,139 @@ impl Gov {
                     .map_err(refused)?
                 {
                     Settle::Replay { reserve, first } => {
-                        return Ok(RiskDecision {
+                        return Ok(Prepared::Done(RiskDecision {
                             ok: true,
                             engine: reserve.engine.clone(),
                             amount: loss,
                             reason: first.reason.clone(),
                             correlation_id,
                             replayed: true,
-                        });
+                        }));
                     }
                     Settle::New { reserve } => reserve.clone(),
                 };
-                let reserved_day = reserve.created_at.date();
-                let today = now.date();
                 let global = reserve.engine != GLOBAL && risk::policy(c, tenant, GLOBAL)?.is_some();
                 let engines = gov_levers::settled(&reserve.engine, global);
-                if reserved_day == today {
-                    // One row per engine holds both the release and the loss.
-                    for e in &engines {
-                        risk::adjust(c, tenant, today, e, -reserve.amount, loss, false)?;
+                Ok(Prepared::Apply(move |c: &mut Conn<'_>| {
+                    let reserved_day = reserve.created_at.date();
+                    let today = now.date();
+                    if reserved_day == today {
+                        // One row per engine holds both the release and the loss.
+                        for e in &engines {
+                            risk::adjust(c, tenant, today, e, -reserve.amount, loss, false)?;
+                        }
+                    } else {
+                        // The earlier day's rows first (the lock order, see `lane_key`).
+                        for e in &engines {
+                            risk::adjust(c, tenant, reserved_day, e, -reserve.amount, 0.0, false)?;
+                        }
+                        let names: Vec<&str> = engines.iter().map(String::as_str).collect();
+                        risk::open_ledgers(c, tenant, today, &names)?;
+                        for e in &engines {
+                            risk::adjust(c, tenant, today, e, 0.0, loss, false)?;
+                        }
                     }
-                } else {
-                    let names: Vec<&str> = engines.iter().map(String::as_str).collect();
-                    risk::open_ledgers(c, tenant, today, &names)?;
-                    for e in &engines {
-                        risk::adjust(c, tenant, reserved_day, e, -reserve.amount, 0.0, false)?;
-                        risk::adjust(c, tenant, today, e, 0.0, loss, false)?;
-                    }
-                }
-                let metadata =
-                    json!({ "reserved_day": reserved_day.to_string(), "settled_day": today.to_string() });
-                let events = Events {
-                    tenant,
-                    engine: &reserve.engine,
-                    actor: &actor,
-                    correlation_id: &correlation_id,
-                    now,
-                };
-                let release =
-                    events.event(RiskAction::Release, reserve.amount, true, &reason, metadata.clone());
-                let settle = events.event(RiskAction::Settle, loss, true, &reason, metadata);
-                risk::insert_events(c, &[release, settle]).map_err(lost_race)?;
-                Ok(RiskDecision {
-                    ok: true,
-                    engine: reserve.engine,
-                    amount: loss,
-                    reason,
-                    correlation_id,
-                    replayed: false,
-                })
+                    let metadata =
+                        json!({ "reserved_day": reserved_day.to_string(), "settled_day": today.to_string() });
+                    let events = Events {
+                        tenant,
+                        engine: &reserve.engine,
+                        actor: &actor,
+                        correlation_id: &correlation_id,
+                        now,
+                    };
+                    let release =
+                        events.event(RiskAction::Release, reserve.amount, true, &reason, metadata.clone());
+                    let settle = events.event(RiskAction::Settle, loss, true, &reason, metadata);
+                    risk::insert_events(c, &[release, settle]).map_err(lost_race)?;
+                    Ok(RiskDecision {
+                        ok: true,
+                        engine: reserve.engine,
+                        amount: loss,
+                        reason,
+                        correlation_id,
+                        replayed: false,
+                    })
+                }))
             }
         })
     }
 
-    /// Runs the transactions `attempt` makes until one commits or fails: one that lost the race
-    /// to record a correlation id's event (the unique index refused it once the winner committed)
-    /// rolled back whole, and the next one replays the winner's answer.
-    fn decide<F>(&self, correlation_id: &str, attempt: impl Fn() -> F) -> Result<RiskDecision>
+    /// Runs the transactions `attempt` makes, in the store's group-commit lane under `key` (its
+    /// read phase decides a replay or a refusal alone; its write phase moves the ledger), until
+    /// one commits or fails. One that lost the race to record a correlation id's event (the
+    /// unique index refused it once the winner committed) rolled back whole, and the next one
+    /// replays the winner's answer; one a deadlock chose as its victim changed nothing either.
+    fn decide<P, A>(&self, key: String, correlation_id: &str, attempt: impl Fn() -> P) -> Result<RiskDecision>
     where
-        F: FnOnce(&mut Conn<'_>) -> std::result::Result<RiskDecision, Attempt> + Send + 'static,
+        P: FnOnce(&mut Conn<'_>) -> std::result::Result<Prepared<RiskDecision, A>, Attempt> + Send + 'static,
+        A: FnOnce(&mut Conn<'_>) -> std::result::Result<RiskDecision, Attempt> + Send + 'static,
     {
+        let mut contended = None;
         for _ in 0..3 {
-            match self.db.write(attempt()) {
+            match self.db.write_prepared(key.clone(), attempt()) {
                 Ok(decision) => return Ok(decision),
                 Err(Attempt::LostRace) => {}
+                Err(Attempt::Contended(msg)) => contended = Some(msg),
                 Err(Attempt::Failed(e)) => return Err(e),
             }
         }
-        Err(Error::Internal(format!(
-            "correlation id {correlation_id}: an event was refused as a duplicate, yet none was found"
-        )))
+        Err(match contended {
+            Some(msg) => Error::Unavailable(msg),
+            None => Error::Internal(format!(
+                "correlation id {correlation_id}: an event was refused as a duplicate, yet none was found"
+            )),
+        })
     }
+}
+
+/// The store's conditional reservation on one engine's ledger of `day`. The common case is one
+/// statement: the day's row is opened only after an update that changed nothing, which then
+/// runs once more. (An update that changed nothing may not have seen a row another replica is
+/// opening: opening waits for that insert to commit, so the second update's answer is final.)
+fn reserve_on(
+    c: &mut Conn<'_>,
+    tenant: TenantId,
+    day: time::Date,
+    engine: &str,
+    value: f64,
+    caps: gov_model::RiskCaps,
+) -> std::result::Result<TryReserve, Attempt> {
+    if risk::try_reserve(c, tenant, day, engine, value, caps)? {
+        return Ok(TryReserve::Reserved);
+    }
+    risk::open_ledgers(c, tenant, day, &[engine])?;
+    if risk::try_reserve(c, tenant, day, engine, value, caps)? {
+        return Ok(TryReserve::Reserved);
+    }
+    Ok(TryReserve::Refused(ledger_of(c, tenant, day, engine)?))
+}
+
+/// Which kind of transaction a risk decision is, for its place in a batch.
+enum Lock {
+    Settle,
+    Reserve,
+}
+
+/// The group-commit lane's key of a risk decision (batches run in key order). Together with the
+/// row order inside each transaction (GLOBAL's row before the engine's, see
+/// `gov_levers::checked`; an earlier day's rows before today's) this keeps batches of two
+/// replicas from locking a tenant's ledger rows in opposite orders: tenants in id order, and
+/// within a tenant settlements (which may lock yesterday's rows) before reservations (today's).
+fn lane_key(tenant: TenantId, lock: Lock) -> String {
+    let rank = match lock {
+        Lock::Settle => 0,
+        Lock::Reserve => 1,
+    };
+    format!("risk/{tenant}/{rank}")
 }
 
 /// Why a transaction of [`Gov::decide`] did not commit.
 enum Attempt {
     /// Another transaction recorded this correlation id's event first: try again, to replay it.
     LostRace,
+    /// A deadlock or serialization failure rolled it back: try again.
+    Contended(String),
     Failed(Error),
 }
 
@@ -363,7 +415,10 @@ impl From<Error> for Attempt {
 
 impl From<StoreError> for Attempt {
     fn from(err: StoreError) -> Self {
-        Attempt::Failed(err.into())
+        match err {
+            StoreError::Contention(msg) => Attempt::Contended(msg),
+            other => Attempt::Failed(other.into()),
+        }
     }
 }
 

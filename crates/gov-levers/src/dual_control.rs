@@ -8,24 +8,27 @@ use crate::{BrokenCap, Cap, broken_caps, caps, denial};
 /// The engine every reservation is also checked against.
 pub const GLOBAL: &str = "GLOBAL";
 
-/// The policies a reservation on `own`'s engine is checked against, in this order: its own, then
-/// GLOBAL's when GLOBAL has a policy and is not the engine itself.
+/// The policies a reservation on `own`'s engine is checked against, in this order: GLOBAL's
+/// when GLOBAL has a policy and is not the engine itself, then its own.
+///
+/// The order is the lock order: each check is a conditional UPDATE that locks the ledger row,
+/// and every transaction on a tenant's ledgers locks GLOBAL's row before any engine's, so no two
+/// (or two batches of them, see the store's lane) wait on each other in a cycle. A denial names
+/// the first engine that refused, in this order.
 pub fn checked(own: RiskPolicy, global: Option<RiskPolicy>) -> Vec<RiskPolicy> {
-    let is_global = own.engine == GLOBAL;
-    let mut checked = vec![own];
-    if !is_global {
-        checked.extend(global);
-    }
+    let mut checked: Vec<RiskPolicy> = global.into_iter().filter(|_| own.engine != GLOBAL).collect();
+    checked.push(own);
     checked
 }
 
-/// The engines whose ledgers a settlement of a reservation on `engine` releases and charges: the
-/// engine, and GLOBAL when GLOBAL has a policy.
+/// The engines whose ledgers a settlement of a reservation on `engine` releases and charges, in
+/// the lock order of [`checked`]: GLOBAL when GLOBAL has a policy, then the engine.
 pub fn settled(engine: &str, global_has_policy: bool) -> Vec<String> {
-    let mut engines = vec![engine.to_owned()];
+    let mut engines = Vec::with_capacity(2);
     if engine != GLOBAL && global_has_policy {
         engines.push(GLOBAL.to_owned());
     }
+    engines.push(engine.to_owned());
     engines
 }
 
@@ -163,7 +166,7 @@ mod tests {
     #[test]
     fn a_reservation_holds_on_every_checked_engine_or_on_none() {
         let zero = (0.0, 0.0, 0.0, 0);
-        let both = ["WHOLESALE", "GLOBAL"];
+        let both = ["GLOBAL", "WHOLESALE"];
         // Granted: both ledgers count it.
         let held = (400.0, 400.0, 0.0, 1);
         check(("WHOLESALE", true), &[], 400.0, &both, "booking", &[("GLOBAL", held), ("WHOLESALE", held)]);
@@ -171,24 +174,24 @@ mod tests {
         check(("WHOLESALE", false), &[], 400.0, &["WHOLESALE"], "booking", &[("WHOLESALE", held)]);
         // GLOBAL itself is checked once.
         check(("GLOBAL", true), &[], 400.0, &["GLOBAL"], "booking", &[("GLOBAL", held)]);
-        // The engine refuses: GLOBAL is not touched.
+        // The engine refuses after GLOBAL reserved: GLOBAL gives it back.
         check(
             ("WHOLESALE", true),
             &[("WHOLESALE", held)],
             200.0,
             &both,
             "denied: WHOLESALE: max_open_risk 500 (reserved 400, asked 200)",
-            &[("WHOLESALE", held)],
+            &[("GLOBAL", zero), ("WHOLESALE", held)],
         );
-        // GLOBAL refuses after the engine reserved: the engine gives it back.
+        // GLOBAL refuses: the engine is not touched.
         let busy = (1400.0, 0.0, 0.0, 9);
         check(
             ("CAPITAL", true),
             &[("GLOBAL", busy)],
             200.0,
-            &["CAPITAL", "GLOBAL"],
+            &["GLOBAL", "CAPITAL"],
             "denied: GLOBAL: max_daily_exposure 1500 (used 1400, asked 200)",
-            &[("CAPITAL", zero), ("GLOBAL", busy)],
+            &[("GLOBAL", busy)],
         );
         // GLOBAL's realised loss stops every engine.
         let lost = (0.0, 0.0, 250.0, 0);
@@ -196,57 +199,57 @@ mod tests {
             ("CAPITAL", true),
             &[("GLOBAL", lost)],
             1.0,
-            &["CAPITAL", "GLOBAL"],
+            &["GLOBAL", "CAPITAL"],
             "denied: GLOBAL: max_daily_loss 250 already realised (250)",
-            &[("CAPITAL", zero), ("GLOBAL", lost)],
+            &[("GLOBAL", lost)],
         );
         // A disabled engine caps nothing, GLOBAL still does.
         let big = (900.0, 900.0, 0.0, 1);
-        check(("OFF", true), &[], 900.0, &["OFF", "GLOBAL"], "booking", &[("GLOBAL", big), ("OFF", big)]);
+        check(("OFF", true), &[], 900.0, &["GLOBAL", "OFF"], "booking", &[("GLOBAL", big), ("OFF", big)]);
         check(
             ("OFF", true),
             &[],
             1600.0,
-            &["OFF", "GLOBAL"],
+            &["GLOBAL", "OFF"],
             "denied: GLOBAL: max_daily_exposure 1500 (used 0, asked 1600)",
-            &[("GLOBAL", zero), ("OFF", zero)],
+            &[("GLOBAL", zero)],
         );
     }
 
     #[test]
     fn a_refusal_the_ledger_no_longer_explains_is_still_a_denial() {
-        // GLOBAL refuses, but by the time its ledger is read a settlement released enough.
+        // CAPITAL refuses, but by the time its ledger is read a settlement released enough.
         let checked = checked(
-            policy("CAPITAL", None, None, None, None),
+            policy("CAPITAL", None, Some(300.0), None, None),
             Some(policy(GLOBAL, None, Some(1500.0), None, None)),
         );
         let outcome = reserve(&checked, 200.0, |p, _| {
             Ok::<_, ()>(if p.engine == GLOBAL {
-                TryReserve::Refused(ledger(GLOBAL, (0.0, 0.0, 0.0, 0)))
-            } else {
                 TryReserve::Reserved
+            } else {
+                TryReserve::Refused(ledger("CAPITAL", (0.0, 0.0, 0.0, 0)))
             })
         })
         .unwrap();
         assert_eq!(
             outcome,
             Reservation::Denied {
-                give_back: vec!["CAPITAL".to_owned()],
-                broken: vec![BrokenCap { engine: GLOBAL.to_owned(), cap: Cap::Changed }]
+                give_back: vec![GLOBAL.to_owned()],
+                broken: vec![BrokenCap { engine: "CAPITAL".to_owned(), cap: Cap::Changed }]
             }
         );
         let reason = outcome.reason("booking".into());
         assert_eq!(
             reason,
-            "denied: GLOBAL: concurrent_change (a cap held when reserving; the ledger changed since)"
+            "denied: CAPITAL: concurrent_change (a cap held when reserving; the ledger changed since)"
         );
-        assert_eq!(denial::cause(&reason), "GLOBAL: concurrent_change");
+        assert_eq!(denial::cause(&reason), "CAPITAL: concurrent_change");
     }
 
     #[test]
     fn a_settlement_releases_the_engine_and_global() {
         for (engine, global, expected) in [
-            ("WHOLESALE", true, &["WHOLESALE", "GLOBAL"][..]),
+            ("WHOLESALE", true, &["GLOBAL", "WHOLESALE"][..]),
             ("WHOLESALE", false, &["WHOLESALE"]),
             ("GLOBAL", true, &["GLOBAL"]),
         ] {

@@ -17,6 +17,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::StoreError;
 use crate::error::connection_lost;
+use crate::lane::{Lane, Next};
 use crate::writer::{Open, Reply, Writer};
 
 /// Which database a [`Db`] talks to.
@@ -95,7 +96,7 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
 }
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
-type PgPool = Pool<PgManager>;
+pub(crate) type PgPool = Pool<PgManager>;
 
 /// A connection idle for longer than this is pinged before it is handed out, so one that died
 /// while idle (a database restart, a proxy dropping idle connections) is replaced instead of
@@ -109,13 +110,13 @@ const IDLE_CHECK: Duration = Duration::from_millis(500);
 /// would go back to the pool and fail every later request. Here every failed statement is
 /// inspected (diesel's instrumentation sees them all) and a lost connection is discarded.
 pub(crate) struct PgConn {
-    conn: PgConnection,
-    lost: Arc<AtomicBool>,
-    last_used: Instant,
+    pub(crate) conn: PgConnection,
+    pub(crate) lost: Arc<AtomicBool>,
+    pub(crate) last_used: Instant,
 }
 
 impl PgConn {
-    fn is_lost(&self) -> bool {
+    pub(crate) fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
     }
 
@@ -140,7 +141,7 @@ fn mark_lost(flag: &AtomicBool) {
 }
 
 /// Opens [`PgConn`]s for the pool and tells it which ones to discard.
-struct PgManager {
+pub(crate) struct PgManager {
     url: String,
 }
 
@@ -179,13 +180,9 @@ impl ManageConnection for PgManager {
 enum Pools {
     /// SQLite allows one writer at a time: writes queue for the writer thread (group commit)
     /// instead of spinning on `SQLITE_BUSY`; reads run concurrently under WAL.
-    Sqlite {
-        read: SqlitePool,
-        writer: Writer,
-        path: String,
-        sync: SqliteSync,
-    },
-    Postgres(PgPool),
+    Sqlite { read: SqlitePool, writer: Writer, path: String, sync: SqliteSync },
+    /// Every connection is pooled; [`Db::write_prepared`] transactions go through the lane.
+    Postgres { pool: PgPool, lane: Lane },
 }
 
 /// A handle on the database: cheap to clone, shared by every request.
@@ -236,6 +233,14 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// What the read phase of a [`Db::write_prepared`] transaction decided.
+pub enum Prepared<T, A> {
+    /// The answer, with nothing to write.
+    Done(T),
+    /// The writes to make.
+    Apply(A),
+}
+
 /// Error of a closure run inside a transaction: the database's or the caller's own.
 enum TxError<E> {
     Db(diesel::result::Error),
@@ -272,7 +277,8 @@ impl Db {
                     .test_on_check_out(false)
                     .build(manager)
                     .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-                Pools::Postgres(pool)
+                let lane = Lane::start(pool.clone())?;
+                Pools::Postgres { pool, lane }
             }
             Backend::Sqlite => {
                 let path = sqlite_path(url);
@@ -306,7 +312,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self.pools {
             Pools::Sqlite { .. } => Backend::Sqlite,
-            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -320,7 +326,7 @@ impl Db {
                 let mut c = read.get().map_err(StoreError::from)?;
                 f(&mut Conn(Inner::Sqlite(&mut c)))
             }
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 let mut c = pg_checkout(pool)?;
                 let result = f(&mut Conn(Inner::Pg(&mut c.conn)));
                 c.last_used = Instant::now();
@@ -361,7 +367,7 @@ impl Db {
                     )))
                 })
             }
-            Pools::Postgres(pool) => {
+            Pools::Postgres { pool, .. } => {
                 // A connection can die between checkout and BEGIN; then `f` has not run and
                 // nothing was sent but BEGIN, so it is safe to run it on another connection.
                 // Once `f` has run, never: COMMIT may have reached the server.
@@ -381,7 +387,7 @@ impl Db {
                     }
                     match result {
                         Err(TxError::Db(err))
-                            if f.is_some() && c.is_lost() && attempts < pool_attempts(pool) =>
+                            if f.is_some() && c.is_lost() && attempts < pg_attempts(pool) =>
                         {
                             tracing::debug!(error = %err, "BEGIN failed on a lost connection; retrying");
                             attempts += 1;
@@ -391,6 +397,65 @@ impl Db {
                 }
             }
         }
+    }
+
+    /// Like [`Db::write`], for transactions that contend on a few hot rows, in two phases:
+    /// `prepare` reads (it must not write) and decides the answer or the writes to make, `apply`
+    /// writes. On PostgreSQL they queue for the group-commit lane (`lane.rs`): the reads of a
+    /// whole batch run before its transaction begins (they hold no locks), then every `apply` in
+    /// its own savepoint of one transaction, committed once, in `key` order (give the key that
+    /// orders the rows the writes lock first). On SQLite both phases run in one transaction of
+    /// the writer, whose writes are grouped already.
+    pub fn write_prepared<T, E, P, A>(&self, key: String, prepare: P) -> Result<T, E>
+    where
+        P: FnOnce(&mut Conn<'_>) -> Result<Prepared<T, A>, E> + Send + 'static,
+        A: FnOnce(&mut Conn<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let Pools::Postgres { lane, .. } = &self.pools else {
+            return self.write(move |c| match prepare(c)? {
+                Prepared::Done(answer) => Ok(answer),
+                Prepared::Apply(apply) => apply(c),
+            });
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
+        let answer = move |result: Result<T, E>| -> Reply {
+            Box::new(move |committed: Result<(), String>| {
+                let answer = match committed {
+                    Ok(()) => result,
+                    Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
+                };
+                let _ = tx.send(answer);
+            })
+        };
+        lane.submit(
+            key,
+            Box::new(move |conn: Result<&mut PgConnection, StoreError>| -> Next {
+                let conn = match conn {
+                    Ok(conn) => conn,
+                    Err(e) => return Next::Answered(answer(Err(E::from(e)))),
+                };
+                let apply = match prepare(&mut Conn(Inner::Pg(conn))) {
+                    Ok(Prepared::Apply(apply)) => apply,
+                    Ok(Prepared::Done(done)) => return Next::Answered(answer(Ok(done))),
+                    Err(e) => return Next::Answered(answer(Err(e))),
+                };
+                Next::Apply(Box::new(move |conn: Result<&mut PgConnection, StoreError>| -> Reply {
+                    answer(match conn {
+                        Ok(conn) => conn
+                            .transaction::<T, TxError<E>, _>(|c| {
+                                apply(&mut Conn(Inner::Pg(c))).map_err(TxError::App)
+                            })
+                            .map_err(TxError::into_app),
+                        Err(e) => Err(E::from(e)),
+                    })
+                }))
+            }),
+        )?;
+        rx.recv().unwrap_or_else(|_| {
+            Err(E::from(StoreError::Unavailable("the write was interrupted and rolled back".to_owned())))
+        })
     }
 
     /// Whether the database answers a trivial query.
@@ -409,21 +474,21 @@ impl Db {
     ) -> Result<T, StoreError> {
         match &self.pools {
             Pools::Sqlite { path, sync, .. } => sqlite(&mut opener(path.clone(), *sync)()?),
-            Pools::Postgres(pool) => pg(&mut pg_checkout(pool)?.conn),
+            Pools::Postgres { pool, .. } => pg(&mut pg_checkout(pool)?.conn),
         }
     }
 }
 
 /// How many connections a request may find dead before it gives up: every pooled one, and one.
-fn pool_attempts(pool: &PgPool) -> u32 {
+pub(crate) fn pg_attempts(pool: &PgPool) -> u32 {
     pool.max_size() + 1
 }
 
 /// A live connection from the pool: one that was idle for a while is pinged first, and a dead
 /// one is discarded and the next tried, within the pool's acquire timeout overall.
-fn pg_checkout(pool: &PgPool) -> Result<diesel::r2d2::PooledConnection<PgManager>, StoreError> {
+pub(crate) fn pg_checkout(pool: &PgPool) -> Result<diesel::r2d2::PooledConnection<PgManager>, StoreError> {
     let deadline = Instant::now() + pool.connection_timeout();
-    for _ in 0..pool_attempts(pool) {
+    for _ in 0..pg_attempts(pool) {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut c = pool.get_timeout(remaining)?;
         if c.alive_bypass() {

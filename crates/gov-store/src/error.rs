@@ -13,6 +13,10 @@ pub enum StoreError {
     /// The database cannot be reached or is too busy to answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A deadlock or serialization failure (PostgreSQL 40P01, 40001) rolled the transaction (or
+    /// its savepoint) back: nothing changed, and running it again can succeed.
+    #[error("contention: {0}")]
+    Contention(String),
     /// A stored value could not be read back into the domain type.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -43,13 +47,13 @@ impl From<DieselError> for StoreError {
             DieselError::BrokenTransactionManager => {
                 StoreError::Unavailable("the connection was left in an unknown state".to_owned())
             }
-            // A serialization failure or deadlock (PostgreSQL 40001, 40P01) rolled the whole
-            // transaction back: nothing changed, and a retry can succeed.
+            // A serialization failure or deadlock (PostgreSQL 40001, 40P01) rolled the
+            // transaction (or its savepoint) back: nothing changed, and a retry can succeed.
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                StoreError::Unavailable(info.message().to_owned())
+                StoreError::Contention(info.message().to_owned())
             }
             DieselError::DatabaseError(_, ref info) if info.message().starts_with("deadlock detected") => {
-                StoreError::Unavailable(info.message().to_owned())
+                StoreError::Contention(info.message().to_owned())
             }
             DieselError::DatabaseError(_, ref info)
                 if info.message().contains("database is locked") || info.message().contains("busy") =>

@@ -7,6 +7,7 @@
 mod convert;
 mod db;
 mod error;
+mod lane;
 mod models;
 mod paging;
 mod schema;
@@ -38,5 +39,5 @@ pub mod tenants;
 pub mod traces;
 pub mod users;
 
-pub use db::{Backend, Conn, Db, DbOptions, SqliteSync};
+pub use db::{Backend, Conn, Db, DbOptions, Prepared, SqliteSync};
 pub use error::StoreError;

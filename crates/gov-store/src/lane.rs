@@ -1,0 +1,166 @@
+//! The PostgreSQL group-commit lane: write transactions that contend on a few hot rows (the risk
+//! guard's ledger rows) queue for one thread, which commits them in batches. A transaction comes
+//! in two phases (`Db::write_prepared`): its reads, which run for the whole batch before the
+//! batch's transaction begins, and its writes, each in its own savepoint inside that transaction,
+//! so one that fails rolls back alone; none is answered before the batch has committed (one
+//! answered by its reads alone, a replay or a refusal, has nothing to commit and is answered at
+//! once).
+//!
+//! Why: a transaction holds its row locks until its commit has been flushed, so transactions on
+//! one hot row serialise at one flush each, across every replica. In a batch they pay one flush
+//! between them. Batches of different replicas still exclude each other on the hot rows (the
+//! database's row locks decide, never this process), so correctness is the database's.
+//!
+//! Deadlocks: a batch takes the locks of all its transactions, so two batches could take them
+//! in opposite orders. Transactions therefore run in the order of the key they are submitted
+//! with (the caller's lock order, e.g. the tenant's), and callers lock rows in one fixed order
+//! within a transaction. A deadlock the order does not rule out rolls back the victim's
+//! savepoint only (see `StoreError::Contention`).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Instant;
+
+use diesel::Connection;
+use diesel::pg::PgConnection;
+
+use crate::StoreError;
+use crate::db::{PgPool, pg_attempts, pg_checkout};
+use crate::writer::Reply;
+
+/// Most transactions committed together (a bound on how long a batch holds its locks).
+const MAX_BATCH: usize = 64;
+
+/// The second phase of a queued transaction: its writes, run in a savepoint of the batch's
+/// transaction (or told there is no connection), returning how to answer it after the commit.
+pub(crate) type Apply = Box<dyn FnOnce(Result<&mut PgConnection, StoreError>) -> Reply + Send>;
+
+/// What the first, read-only phase of a queued transaction decided.
+pub(crate) enum Next {
+    /// Answered with nothing to write (a replay, a refusal): answered at once.
+    Answered(Reply),
+    Apply(Apply),
+}
+
+/// Runs the first phase of one transaction on the batch's connection, outside any transaction
+/// (or learns that there is no connection).
+pub(crate) type PgJob = Box<dyn FnOnce(Result<&mut PgConnection, StoreError>) -> Next + Send>;
+
+struct Queued {
+    key: String,
+    job: PgJob,
+}
+
+#[derive(Clone)]
+pub(crate) struct Lane {
+    jobs: Sender<Queued>,
+}
+
+impl Lane {
+    pub fn start(pool: PgPool) -> Result<Lane, StoreError> {
+        let (jobs, queue) = mpsc::channel::<Queued>();
+        std::thread::Builder::new()
+            .name("gov-pg-lane".to_owned())
+            .spawn(move || run(&pool, &queue))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the PostgreSQL lane: {e}")))?;
+        Ok(Lane { jobs })
+    }
+
+    /// Queues `job`; batches run their jobs in `key` order.
+    pub fn submit(&self, key: String, job: PgJob) -> Result<(), StoreError> {
+        self.jobs
+            .send(Queued { key, job })
+            .map_err(|_| StoreError::Unavailable("the PostgreSQL lane has stopped".to_owned()))
+    }
+}
+
+fn run(pool: &PgPool, queue: &Receiver<Queued>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        // Stable: jobs with one key keep their arrival order.
+        batch.sort_by(|a, b| a.key.cmp(&b.key));
+        commit(pool, batch);
+    }
+}
+
+/// Runs `batch`: every job's reads, outside a transaction (they take no locks, so they do not
+/// lengthen the batch's hold on its rows), then every job's writes in one transaction, and
+/// answers each job with its outcome.
+fn commit(pool: &PgPool, batch: Vec<Queued>) {
+    let mut c = match pg_checkout(pool) {
+        Ok(c) => c,
+        Err(e) => {
+            for q in batch {
+                if let Next::Answered(reply) = (q.job)(Err(StoreError::Unavailable(e.to_string()))) {
+                    reply(Err(e.to_string()));
+                }
+            }
+            return;
+        }
+    };
+    let mut applies: Vec<Apply> = Vec::with_capacity(batch.len());
+    let read = catch_unwind(AssertUnwindSafe(|| {
+        for q in batch {
+            match (q.job)(Ok(&mut c.conn)) {
+                Next::Answered(reply) => reply(Ok(())),
+                Next::Apply(apply) => applies.push(apply),
+            }
+        }
+    }));
+    if read.is_err() {
+        tracing::error!("a transaction panicked while reading; discarding its PostgreSQL connection");
+        c.lost.store(true, Ordering::Relaxed);
+        return;
+    }
+    if applies.is_empty() {
+        return;
+    }
+    let mut replies: Vec<Reply> = Vec::with_capacity(applies.len());
+    let mut attempts = 0;
+    let committed = loop {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            c.conn.transaction::<(), diesel::result::Error, _>(|tx| {
+                for apply in applies.drain(..) {
+                    replies.push(apply(Ok(tx)));
+                }
+                Ok(())
+            })
+        }));
+        c.last_used = Instant::now();
+        match outcome {
+            Ok(Ok(())) => break Ok(()),
+            // BEGIN failed on a dead connection before any job wrote: another connection may do.
+            Ok(Err(e)) if !applies.is_empty() && c.is_lost() && attempts < pg_attempts(pool) => {
+                tracing::debug!(error = %e, "BEGIN failed on a lost connection; retrying the batch");
+                attempts += 1;
+                match pg_checkout(pool) {
+                    Ok(fresh) => c = fresh,
+                    Err(e) => break Err(e.to_string()),
+                }
+            }
+            Ok(Err(e)) => break Err(format!("commit failed: {e}")),
+            Err(_) => {
+                // A job panicked mid-transaction: the connection is discarded (it rolls back as
+                // it closes). The panicking job's caller sees its reply dropped.
+                tracing::error!("a write transaction panicked; discarding its PostgreSQL connection");
+                c.lost.store(true, Ordering::Relaxed);
+                break Err("the batch was rolled back".to_owned());
+            }
+        }
+    };
+    // Jobs whose writes never ran (no connection would begin a transaction) changed nothing.
+    for apply in applies.drain(..) {
+        replies
+            .push(apply(Err(StoreError::Unavailable("no connection would begin a transaction".to_owned()))));
+    }
+    for reply in replies {
+        reply(committed.clone());
+    }
+}
