@@ -122,12 +122,7 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| FacadeError::Internal("application state missing".into()))?;
             if !principal.allows(S::SCOPE) {
-                return Err(FacadeError::Forbidden(format!(
-                    "this API key lacks the `{}` scope (it has: {})",
-                    S::SCOPE,
-                    principal.scopes
-                ))
-                .into());
+                return Err(ApiError::MissingScope { needed: S::SCOPE, granted: principal.scopes });
             }
             // The kill switch is not checked here: a production execution reads it in its own
             // transaction, so no replica grants anything once an engage is acknowledged. The

@@ -39,4 +39,4 @@ pub mod traces;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, DbOptions, SqliteSync};
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};
