@@ -16,7 +16,7 @@ use gov_model::{Actor, Principal, Scope};
 use crate::blocking::blocking;
 use crate::error::ApiError;
 use crate::extract::request_id;
-use crate::guard::{Class, classify};
+use crate::guard::Class;
 use crate::state::AppState;
 
 /// A scope an endpoint requires, as a type.
@@ -122,17 +122,12 @@ impl<S: RequiredScope> FromRequest for Authed<S> {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| FacadeError::Internal("application state missing".into()))?;
             if !principal.allows(S::SCOPE) {
-                return Err(FacadeError::Forbidden(format!(
-                    "this API key lacks the `{}` scope (it has: {})",
-                    S::SCOPE,
-                    principal.scopes
-                ))
-                .into());
+                return Err(ApiError::MissingScope { needed: S::SCOPE, granted: principal.scopes });
             }
             // The kill switch is not checked here: a production execution reads it in its own
             // transaction, so no replica grants anything once an engage is acknowledged. The
             // go-live switch may be read from the cache (at most `GO_LIVE_STALENESS` old).
-            let class = classify(req.method(), &req.match_pattern().unwrap_or_default());
+            let class = state.classes.of(req.method(), req.match_pattern().unwrap_or_default());
             if class != Class::Exempt && state.go_live_enforce {
                 // Fail closed: an unreadable state refuses the request (503), never lets it through.
                 let levers = match state.gov.go_live_cached(principal.tenant_id) {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::http::Method;
 use utoipa::openapi::Required;
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
@@ -16,7 +15,7 @@ use utoipa::openapi::schema::SchemaType;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Type};
 use utoipa::openapi::{ObjectBuilder, ResponseBuilder};
 
-use crate::guard::{Class, classify};
+use crate::guard::Class;
 
 /// One error status, its shared response's name and what it means.
 struct ErrorResponse {
@@ -93,35 +92,27 @@ pub fn add_error_responses(api: &mut OpenApi) {
     for error in ERRORS {
         components.responses.insert(error.name.to_owned(), RefOr::T(shared_response(error)));
     }
-    for (path, item) in api.paths.paths.iter_mut() {
-        let operations = [
-            (Method::GET, &mut item.get),
-            (Method::PUT, &mut item.put),
-            (Method::POST, &mut item.post),
-            (Method::DELETE, &mut item.delete),
-            (Method::PATCH, &mut item.patch),
-        ];
-        for (method, operation) in operations {
-            if let Some(operation) = operation {
-                for parameter in operation.parameters.iter_mut().flatten() {
-                    bound_paging(parameter);
-                }
-                if let Some(body) = operation.request_body.as_mut() {
-                    optional_body_is_absent_not_null(body);
-                }
-                let statuses = error_statuses(&method, path, operation);
-                for error in ERRORS.iter().filter(|e| statuses.contains(&e.status)) {
-                    let reference = Ref::from_response_name(error.name);
-                    operation.responses.responses.insert(error.status.to_string(), RefOr::Ref(reference));
-                }
+    for item in api.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                bound_paging(parameter);
+            }
+            if let Some(body) = operation.request_body.as_mut() {
+                optional_body_is_absent_not_null(body);
+            }
+            let statuses = error_statuses(operation);
+            for error in ERRORS.iter().filter(|e| statuses.contains(&e.status)) {
+                let reference = Ref::from_response_name(error.name);
+                operation.responses.responses.insert(error.status.to_string(), RefOr::Ref(reference));
             }
         }
     }
 }
 
-/// The error statuses `method path` can answer: those its annotation lists, plus those that
+/// The error statuses an operation can answer: those its annotation lists, plus those that
 /// follow from what it takes (a key, a body, a path id, query parameters) and its execution class.
-fn error_statuses(method: &Method, path: &str, operation: &Operation) -> BTreeSet<u16> {
+fn error_statuses(operation: &Operation) -> BTreeSet<u16> {
     let mut statuses: BTreeSet<u16> = operation
         .responses
         .responses
@@ -133,7 +124,7 @@ fn error_statuses(method: &Method, path: &str, operation: &Operation) -> BTreeSe
     if keyed {
         // Authentication reads the key (and the go-live state) from the database.
         statuses.extend([401, 403, 503]);
-        if classify(method, path) == Class::ProdExec {
+        if Class::declared(operation) == Some(Class::ProdExec) {
             statuses.insert(409);
         }
     }

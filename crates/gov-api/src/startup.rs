@@ -10,6 +10,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::drain::{Drain, gate};
 use crate::extract::{json_config, path_config, query_config};
+use crate::guard::Classes;
 use crate::metrics::Metrics;
 use crate::observe::observe;
 use crate::routes;
@@ -51,7 +52,9 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
         TcpListener::bind(&config.listen).with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     gov.log_startup(env!("CARGO_PKG_VERSION"), &addr.to_string()).context("recording the start-up")?;
-    let openapi_json = openapi().to_json().context("rendering the OpenAPI document")?;
+    let api = openapi();
+    let classes = Classes::of_document(&api);
+    let openapi_json = api.to_json().context("rendering the OpenAPI document")?;
     if let Some(every) = config.audit_seal_interval {
         crate::sealer::spawn(gov.clone(), every);
     }
@@ -61,6 +64,7 @@ pub fn start(gov: Gov, config: &ServerConfig) -> anyhow::Result<Server> {
         openapi_json,
         max_body_bytes: config.max_body_bytes,
         go_live_enforce: config.go_live_enforce,
+        classes,
     });
     let limit = config.max_body_bytes;
     let drain = Drain::default();

@@ -2,6 +2,7 @@
 
 use gov_facades::Gov;
 
+use crate::guard::Classes;
 use crate::metrics::Metrics;
 
 pub struct AppState {
@@ -12,4 +13,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Whether a tenant that is not live is refused its guarded requests (`GO_LIVE_ENFORCE`).
     pub go_live_enforce: bool,
+    /// The execution class of every route, as its registration declares it.
+    pub classes: Classes,
 }

@@ -8,7 +8,7 @@ use gov_store::users::{UserChanges, UserSort};
 use gov_store::{Conn, StoreError, tenants, users};
 use serde_json::json;
 
-use crate::error::OrNotFound;
+use crate::error::{Identity, OrNotFound};
 use crate::{Caller, CreatedTenant, Error, Gov, Result, api_keys, audit, validate};
 
 /// Name of the tenant `gov serve` creates on an empty database.
@@ -75,7 +75,7 @@ impl Gov {
             settings: json!({}),
         };
         tenants::insert(c, &tenant).map_err(|e| match e {
-            StoreError::Conflict(_) => Error::Conflict(format!("a tenant named {:?} exists", tenant.name)),
+            StoreError::Conflict(_) => Error::Duplicate(Identity::TenantName(tenant.name.clone())),
             other => other.into(),
         })?;
         audit::record(
@@ -115,7 +115,7 @@ impl Gov {
             gov.create_tenant_in(c, &Actor::system(), DEFAULT_TENANT.to_owned(), now).map(Some)
         });
         match created {
-            Err(Error::Conflict(_)) => Ok(None),
+            Err(Error::Duplicate(_)) => Ok(None),
             other => other,
         }
     }
@@ -157,9 +157,7 @@ impl Gov {
         let caller = caller.clone();
         self.db.write(move |c| {
             users::insert(c, &user).map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    Error::Conflict(format!("a user with email {:?} exists", user.email))
-                }
+                StoreError::Conflict(_) => Error::Duplicate(Identity::UserEmail(user.email.clone())),
                 other => other.into(),
             })?;
             audit::record(c, caller.tenant_id, &caller.actor, user_audit("user.created", &user), now)?;
@@ -194,7 +192,9 @@ impl Gov {
         self.db.write(move |c| {
             let user = users::update(c, caller.tenant_id, id, &changes).map_err(|e| match e {
                 StoreError::NotFound => Error::NotFound("user"),
-                StoreError::Conflict(_) => Error::Conflict("a user with that email exists".into()),
+                StoreError::Conflict(_) => {
+                    Error::Duplicate(Identity::UserEmail(changes.email.clone().unwrap_or_default()))
+                }
                 other => other.into(),
             })?;
             audit::record(c, caller.tenant_id, &caller.actor, user_audit("user.updated", &user), now)?;

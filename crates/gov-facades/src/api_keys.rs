@@ -185,7 +185,9 @@ impl Gov {
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
-            let key = api_keys::revoke(c, caller.tenant_id, id, now).or_not_found("api key")?;
+            let key = api_keys::revoke(c, caller.tenant_id, id, now)
+                .or_not_found("api key")?
+                .ok_or(Error::KeyRevoked)?;
             audit::record(
                 c,
                 caller.tenant_id,
@@ -226,9 +228,11 @@ impl Gov {
         let now = self.clock.now();
         let caller = caller.clone();
         self.db.write(move |c| {
-            let old = api_keys::revoke(c, caller.tenant_id, id, now).or_not_found("api key")?;
+            let old = api_keys::revoke(c, caller.tenant_id, id, now)
+                .or_not_found("api key")?
+                .ok_or(Error::KeyRevoked)?;
             if old.is_expired(now) {
-                return Err(Error::Conflict("an expired key cannot be rotated; create a new one".into()));
+                return Err(Error::KeyExpired);
             }
             let new =
                 issue(c, caller.tenant_id, &caller.actor, old.name.clone(), old.scopes, old.expires_at, now)?;

@@ -124,7 +124,7 @@ impl Gov {
             Ok::<_, Error>(report)
         });
         match sealed {
-            Err(Error::Conflict(_)) => Ok(SealReport { raced: true, ..SealReport::default() }),
+            Err(Error::Duplicate(_)) => Ok(SealReport { raced: true, ..SealReport::default() }),
             other => other,
         }
     }

@@ -675,11 +675,7 @@ impl Gov {
             self.start_run(&caller, None, NewRun { agent_id: "AGT-001".to_owned(), ..Default::default() })?;
         let controls = self.db.read(|c| gov_store::policies::controls(c, tenant.id))?;
         if controls.enforcement_mode != EnforcementMode::Enforce {
-            return Err(Error::Conflict(format!(
-                "tenant {} is in {} mode: the generator writes enforced stops",
-                tenant.name,
-                controls.enforcement_mode.as_str()
-            )));
+            return Err(Error::NotEnforcing { tenant: tenant.name.clone(), mode: controls.enforcement_mode });
         }
         let compiled = self
             .snapshots

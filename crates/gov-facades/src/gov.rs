@@ -77,7 +77,7 @@ impl Gov {
 
     pub fn migrate_down(&self) -> Result<String> {
         migrate::revert_last(&self.db).map_err(|e| match e {
-            StoreError::Migration(msg) => crate::Error::Conflict(msg),
+            StoreError::Migration(msg) => crate::Error::Migration(msg),
             other => other.into(),
         })
     }

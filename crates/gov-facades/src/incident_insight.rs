@@ -234,7 +234,7 @@ impl Gov {
         self.db.write(move |c| {
             incidents::get(c, caller.tenant_id, id).or_not_found("incident")?;
             if postmortems::get(c, caller.tenant_id, id)?.is_some() {
-                return Err(Error::PostmortemExists(id.to_string()));
+                return Err(Error::PostmortemExists(id));
             }
             let postmortem = Postmortem {
                 postmortem_id: PostmortemId::new(),
@@ -247,7 +247,7 @@ impl Gov {
                 created_at: now,
             };
             postmortems::insert(c, &postmortem).map_err(|e| match e {
-                StoreError::Conflict(_) => Error::PostmortemExists(id.to_string()),
+                StoreError::Conflict(_) => Error::PostmortemExists(id),
                 other => other.into(),
             })?;
             crate::rollups::record_incident_event(

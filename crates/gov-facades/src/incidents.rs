@@ -44,7 +44,7 @@ impl Gov {
             incidents::lock(c, caller.tenant_id, id).or_not_found("incident")?;
             let current = incidents::get(c, caller.tenant_id, id).or_not_found("incident")?;
             let next = gov_incident::apply(&current, transition, now, note.as_deref())
-                .map_err(|e| Error::Conflict(e.to_string()))?;
+                .map_err(Error::IncidentTransition)?;
             crate::rollups::save_incident(c, &current, &next)?;
             let event = transition.event_kind();
             let detail = match (transition, &note) {

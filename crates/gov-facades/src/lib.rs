@@ -48,7 +48,7 @@ pub use audit_chain::{
     AuditIntegrity, AuditProblem, MAX_PROBLEMS as MAX_AUDIT_PROBLEMS, ProblemKind as AuditProblemKind,
 };
 pub use clock::{Clock, SystemClock};
-pub use error::Error;
+pub use error::{Error, Identity};
 pub use exports::{EvidenceView, Exported, MAX_REASON_CHARS, NewExport, VIEW_EXPORTS};
 pub use generate::{GenerateOptions, Generated};
 pub use golive::{LeverChange, STALENESS as GO_LIVE_STALENESS};

@@ -87,26 +87,7 @@ pub struct LimitDraft {
 /// Refuses a spec the engine would not accept, naming the first bad field (and, for a CEL
 /// condition, the position).
 fn check_spec(spec: &PolicySpec) -> Result<()> {
-    gov_policy::validate_spec(spec).map_err(|errors| invalid_spec(&errors))
-}
-
-pub(crate) fn invalid_spec(errors: &[gov_policy::SpecError]) -> Error {
-    match errors.first() {
-        Some(first) => Error::InvalidSpec {
-            field: first.field.clone(),
-            message: first.message.clone(),
-            errors: errors.iter().map(spec_error_json).collect(),
-        },
-        None => Error::invalid("policy", "invalid"),
-    }
-}
-
-fn spec_error_json(e: &gov_policy::SpecError) -> serde_json::Value {
-    json!({
-        "field": e.field,
-        "message": e.message,
-        "position": e.position.as_ref().map(|p| json!({ "line": p.line, "column": p.column })),
-    })
+    gov_policy::validate_spec(spec).map_err(Error::invalid_spec)
 }
 
 /// The limit's counting scope (default: AGENT for rate limits, RUN otherwise) once the engine
@@ -118,7 +99,7 @@ fn check_limit(draft: &LimitDraft) -> Result<LimitScope> {
         LimitScope::Run
     });
     gov_policy::validate_limit(draft.limit_type, draft.value, draft.window_seconds, scope)
-        .map_err(|errors| invalid_spec(&errors))?;
+        .map_err(Error::invalid_spec)?;
     Ok(scope)
 }
 
@@ -241,9 +222,9 @@ impl Gov {
 
     /// Archives a policy: it applies to no new run, and stays readable for the evidence naming it.
     pub fn archive_policy(&self, caller: &Caller, id: PolicyId) -> Result<PolicyRule> {
-        self.new_policy_version(caller, id, "policy.archived", |current| {
+        self.new_policy_version(caller, id, "policy.archived", move |current| {
             if current.spec.status == PolicyStatus::Archived {
-                return Err(Error::Conflict("the policy is already archived".into()));
+                return Err(Error::PolicyArchived { policy_id: id });
             }
             Ok(PolicySpec { status: PolicyStatus::Archived, ..current.spec.clone() })
         })
@@ -261,7 +242,7 @@ impl Gov {
         self.db.write(move |c| {
             let current = policies::get(c, caller.tenant_id, id).or_not_found("policy")?;
             if current.spec.status == PolicyStatus::Archived && action != "policy.archived" {
-                return Err(Error::Conflict("an archived policy cannot be changed".into()));
+                return Err(Error::PolicyArchived { policy_id: id });
             }
             let spec = next(&current)?;
             save_policy_version(c, &caller, id, &spec, action, now)
@@ -288,7 +269,7 @@ impl Gov {
             let policy = policies::get(c, caller.tenant_id, draft.policy_id)
                 .map_err(|_| Error::invalid("policy_id", "no such policy"))?;
             if policy.spec.status == PolicyStatus::Archived {
-                return Err(Error::Conflict("an archived policy cannot be changed".into()));
+                return Err(Error::PolicyArchived { policy_id: draft.policy_id });
             }
             policies::insert_limit(c, &limit)?;
             let version = gov.bump_for_limits(c, &caller, &policy, now)?;

@@ -57,19 +57,9 @@ fn proposed_spec(draft: PolicyDraft) -> Result<serde_json::Value> {
 fn under_proposed_rule(e: Error) -> Error {
     let prefix = |field: &str| format!("proposed_rule.{field}");
     match e {
-        Error::InvalidSpec { field, message, errors } => Error::InvalidSpec {
-            field: prefix(&field),
-            message,
-            errors: errors
-                .into_iter()
-                .map(|mut e| {
-                    if let Some(f) = e.get("field").and_then(|f| f.as_str()).map(prefix) {
-                        e["field"] = json!(f);
-                    }
-                    e
-                })
-                .collect(),
-        },
+        Error::InvalidSpec(errors) => Error::InvalidSpec(
+            errors.into_iter().map(|e| gov_policy::SpecError { field: prefix(&e.field), ..e }).collect(),
+        ),
         Error::Invalid { field, message } => Error::Invalid { field: prefix(&field), message },
         other => other,
     }
@@ -139,7 +129,7 @@ fn lost_race(c: &mut Conn<'_>, caller: &Caller, id: ProposalId, action: Proposal
     match proposals::get(c, caller.tenant_id, id).or_not_found("policy proposal") {
         Ok(now) => match judge(c, caller, &now, action) {
             Err(e) => e,
-            Ok(_) => Error::Conflict("the proposal changed during the request; retry".into()),
+            Ok(_) => Error::ProposalChanged,
         },
         Err(e) => e,
     }
@@ -157,7 +147,7 @@ impl Gov {
                 Some(id) => {
                     let current = policies::get(c, caller.tenant_id, id).or_not_found("policy")?;
                     if current.spec.status == PolicyStatus::Archived {
-                        return Err(Error::Conflict("an archived policy cannot be changed".into()));
+                        return Err(Error::PolicyArchived { policy_id: id });
                     }
                     Some(current.version)
                 }

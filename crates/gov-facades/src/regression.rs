@@ -472,11 +472,11 @@ pub(crate) fn admit_run(c: &mut Conn<'_>, tenant: TenantId, domain: &str, now: T
     let key = format!("throttle:{domain}");
     let count = evidence::increment_rate(c, tenant, &key, window)?;
     if count > THROTTLE_RUNS_PER_WINDOW {
-        return Err(Error::RateLimited {
-            message: format!(
-                "domain {domain} is throttled by the regression tripwire {domain}/{metric}: at most \
-                 {THROTTLE_RUNS_PER_WINDOW} new run per {THROTTLE_WINDOW_SECS} s until an operator resets it"
-            ),
+        return Err(Error::Throttled {
+            domain: domain.to_owned(),
+            metric,
+            runs_per_window: THROTTLE_RUNS_PER_WINDOW,
+            window_secs: THROTTLE_WINDOW_SECS,
             retry_after_secs: u64::try_from(window + THROTTLE_WINDOW_SECS - at).unwrap_or(1).max(1),
         });
     }

@@ -76,7 +76,7 @@ fn amount(field: &str, value: f64) -> Result<f64> {
 fn refused(r: Refusal) -> Error {
     match r.field() {
         Some(field) => Error::invalid(field, r.to_string()),
-        None => Error::Conflict(r.to_string()),
+        None => Error::Correlation(r),
     }
 }
 

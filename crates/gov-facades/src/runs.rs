@@ -55,11 +55,7 @@ pub(crate) fn may_drive(run: &Run, key: &Principal) -> Result<()> {
     if run.api_key_id == Some(key.api_key_id) || key.scopes.contains(Scope::Admin) {
         return Ok(());
     }
-    Err(Error::Forbidden(format!(
-        "run {} was started by another API key: only that key (or the key that replaced it by \
-         rotation) and admin keys may act on it",
-        run.run_id
-    )))
+    Err(Error::OtherKeysRun { run_id: run.run_id })
 }
 
 fn run_audit(action: &'static str, run: &Run, details: serde_json::Value) -> NewAuditEntry {
@@ -100,7 +96,7 @@ impl Gov {
         let now = self.clock.now();
         let caller = caller.clone();
         let gov = self.clone();
-        let (throttled_tenant, throttled_domain) = (caller.tenant_id, domain.clone());
+        let throttled_tenant = caller.tenant_id;
         let started = self.db.write(move |c| {
             let levers = gov_store::levers::go_live(c, caller.tenant_id)?;
             if levers.kill_switch_engaged {
@@ -195,20 +191,15 @@ impl Gov {
             )?;
             Ok(StartedRun { run, snapshot })
         });
-        if let (Err(Error::RateLimited { message, .. }), Some(domain)) = (&started, throttled_domain)
-            && message.contains("throttled")
-        {
-            self.log_throttled(throttled_tenant, &domain, message, now);
+        if let Err(throttled @ Error::Throttled { domain, .. }) = &started {
+            self.log_throttled(throttled_tenant, domain, &throttled.to_string(), now);
         }
         started
     }
 
     fn refuse_killed_agent(&self, c: &mut Conn<'_>, tenant: TenantId, agent_id: &str) -> Result<()> {
         match runs::agent_kill(c, tenant, agent_id)? {
-            Some(kill) => Err(Error::Conflict(format!(
-                "agent {agent_id} was killed ({}); an admin must release it before it starts runs",
-                kill.reason
-            ))),
+            Some(kill) => Err(Error::AgentKilled { agent_id: agent_id.to_owned(), reason: kill.reason }),
             None => Ok(()),
         }
     }
@@ -237,13 +228,8 @@ impl Gov {
             let mut run = locked.run;
             match (run.status, outcome) {
                 (RunStatus::Running | RunStatus::Queued, _) | (RunStatus::Paused, Completion::Failed) => {}
-                (RunStatus::Paused, Completion::Succeeded) => {
-                    return Err(Error::Conflict(
-                        "the run is paused by a policy: it cannot succeed before an override resumes it"
-                            .into(),
-                    ));
-                }
-                (status, _) => return Err(Error::Conflict(format!("the run already ended ({status})"))),
+                (RunStatus::Paused, Completion::Succeeded) => return Err(Error::RunPaused),
+                (status, _) => return Err(Error::RunClosed { status }),
             }
             let (status, reason) = match outcome {
                 Completion::Succeeded => (RunStatus::Succeeded, RunTerminationReason::Completed),
@@ -270,7 +256,7 @@ impl Gov {
             may_drive(&locked.run, &key)?;
             let mut run = locked.run;
             if run.status.is_terminal() {
-                return Err(Error::Conflict(format!("the run already ended ({})", run.status)));
+                return Err(Error::RunClosed { status: run.status });
             }
             finish(c, &mut run, RunStatus::Cancelled, RunTerminationReason::Cancelled, now)?;
             runs::save(c, &run, locked.override_count)?;
@@ -303,7 +289,7 @@ impl Gov {
             let locked = runs::get_for_update(c, caller.tenant_id, id).or_not_found("run")?;
             let mut run = locked.run;
             if run.status != RunStatus::Paused {
-                return Err(Error::Conflict(format!("only a paused run can be overridden; this one is {}", run.status)));
+                return Err(Error::RunNotPaused { status: run.status });
             }
             let policy_id = request
                 .policy_id
@@ -312,7 +298,7 @@ impl Gov {
             let snapshot = snapshots::get(c, caller.tenant_id, run.policy_snapshot_id)?;
             let governing = cache
                 .verified(&run, &snapshot)
-                .map_err(|failure| Error::Conflict(format!("the run cannot be resumed: {}", failure.0)))?;
+                .map_err(|failure| Error::SnapshotUntrusted { detail: failure.0 })?;
             if !governing.policy_ids().contains(&policy_id) {
                 return Err(Error::invalid("policy_id", "that policy does not govern this run"));
             }

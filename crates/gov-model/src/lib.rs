@@ -1,6 +1,8 @@
 //! Shared domain vocabulary of gov: ids, enums and value types used by every layer.
 //! Nothing here does I/O; types carry their own invariants so callers cannot build invalid ones.
 
+pub mod defaults;
+
 mod account;
 mod enums;
 mod evidence;

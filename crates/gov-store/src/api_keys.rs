@@ -67,13 +67,13 @@ pub fn list(conn: &mut Conn<'_>, tenant: TenantId, page: PageRequest) -> Result<
     Ok(Page::from_probe(items, Total::Exact(total), page, position_only))
 }
 
-/// Marks a live key revoked. A key that is already revoked is a [`StoreError::Conflict`].
+/// Marks a live key revoked and returns it; `None` when it was revoked already.
 pub fn revoke(
     conn: &mut Conn<'_>,
     tenant: TenantId,
     id: ApiKeyId,
     now: Timestamp,
-) -> Result<ApiKey, StoreError> {
+) -> Result<Option<ApiKey>, StoreError> {
     let (t, i, at) = (tenant.to_string(), id.to_string(), to_db(now));
     let n = dispatch!(conn, |c| diesel::update(
         api_keys::table
@@ -84,9 +84,9 @@ pub fn revoke(
     if n == 0 {
         // Tell "no such key" from "already revoked".
         get(conn, tenant, id)?;
-        return Err(StoreError::Conflict("api key is already revoked".to_owned()));
+        return Ok(None);
     }
-    get(conn, tenant, id)
+    get(conn, tenant, id).map(Some)
 }
 
 /// Records use of a key, at most once per `granularity` so authentication stays a read.

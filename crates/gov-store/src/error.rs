@@ -7,9 +7,9 @@ pub enum StoreError {
     /// No such row for this tenant (also: the row belongs to another tenant).
     #[error("not found")]
     NotFound,
-    /// A uniqueness or reference rule refused the write (the message is safe to show).
+    /// A uniqueness or reference rule refused the write.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// The database cannot be reached or is too busy to answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -29,17 +29,28 @@ pub enum StoreError {
     Database(DieselError),
 }
 
+/// Which kind of rule refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A unique key: a record with the same identity exists already.
+    #[error("a record with the same identity exists already")]
+    Duplicate,
+    /// A foreign key: the record refers to one that does not exist.
+    #[error("the record refers to one that does not exist")]
+    MissingReference,
+}
+
 impl From<DieselError> for StoreError {
     fn from(err: DieselError) -> Self {
         match err {
             DieselError::NotFound => StoreError::NotFound,
-            // Said without the constraint's name or the database's words: the message reaches
+            // Kept without the constraint's name or the database's words, which could reach
             // clients. A use case that knows which rule it hit says so itself.
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                StoreError::Conflict("a record with the same identity exists already".to_owned())
+                StoreError::Conflict(Conflict::Duplicate)
             }
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                StoreError::Conflict("the record refers to one that does not exist".to_owned())
+                StoreError::Conflict(Conflict::MissingReference)
             }
             ref e if connection_lost(e) => StoreError::Unavailable(format!("connection lost: {e}")),
             // A connection whose state diesel no longer knows (it failed mid-transaction): the
@@ -102,14 +113,16 @@ mod tests {
 
     #[test]
     fn refused_writes_do_not_name_the_rule_or_repeat_the_database() {
-        for kind in [DatabaseErrorKind::UniqueViolation, DatabaseErrorKind::ForeignKeyViolation] {
+        for (kind, expected) in [
+            (DatabaseErrorKind::UniqueViolation, Conflict::Duplicate),
+            (DatabaseErrorKind::ForeignKeyViolation, Conflict::MissingReference),
+        ] {
             let info = Box::new(
                 r#"duplicate key value violates unique constraint "risk_event_correlation""#.to_owned(),
             );
-            let StoreError::Conflict(message) = StoreError::from(DieselError::DatabaseError(kind, info))
-            else {
-                panic!("not a conflict");
-            };
+            let refused = StoreError::from(DieselError::DatabaseError(kind, info));
+            assert!(matches!(refused, StoreError::Conflict(c) if c == expected), "{refused:?}");
+            let message = refused.to_string();
             assert!(!message.contains("risk_event") && !message.contains("Violation"), "{message}");
         }
     }

@@ -40,4 +40,4 @@ pub mod traces;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, DbOptions, Prepared, SqliteSync};
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Admin, Authed, Ingest, Read};
 use crate::blocking::blocking;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Input;
 use crate::state::AppState;
 
@@ -285,11 +285,7 @@ pub async fn require_prod_eligible(
     })
     .await?;
     if !r.prod_eligible {
-        return Err(gov_facades::Error::Conflict(format!(
-            "recommendation {} is not eligible for production: {}",
-            r.id, r.gate_reason
-        ))
-        .into());
+        return Err(ApiError::NotProdEligible { recommendation_id: r.id, reason: r.gate_reason });
     }
     Ok(web::Json(EligibilityOut { ok: true, recommendation_id: r.id, reason: r.gate_reason }))
 }

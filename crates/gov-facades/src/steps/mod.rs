@@ -32,11 +32,8 @@ pub struct StepOutcome {
 fn refuse_if_closed(run: &Run) -> Result<()> {
     match run.status {
         RunStatus::Queued | RunStatus::Running => Ok(()),
-        RunStatus::Paused => Err(Error::Conflict(
-            "the run is paused by a policy breach: it takes no steps until an authorised override resumes it"
-                .into(),
-        )),
-        status => Err(Error::Conflict(format!("the run has ended ({status}): it takes no more steps"))),
+        RunStatus::Paused => Err(Error::RunPaused),
+        status => Err(Error::RunClosed { status }),
     }
 }
 
