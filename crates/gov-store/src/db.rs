@@ -17,7 +17,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::StoreError;
 use crate::error::connection_lost;
-use crate::lane::{Lane, Next};
+use crate::lane::Lane;
 use crate::writer::{Open, Reply, Writer};
 
 /// Which database a [`Db`] talks to.
@@ -401,10 +401,10 @@ impl Db {
 
     /// Like [`Db::write`], for transactions that contend on a few hot rows, in two phases:
     /// `prepare` reads (it must not write) and decides the answer or the writes to make, `apply`
-    /// writes. On PostgreSQL they queue for the group-commit lane (`lane.rs`): the reads of a
-    /// whole batch run before its transaction begins (they hold no locks), then every `apply` in
-    /// its own savepoint of one transaction, committed once, in `key` order (give the key that
-    /// orders the rows the writes lock first). On SQLite both phases run in one transaction of
+    /// writes. On PostgreSQL `prepare` runs here on a pooled connection, outside any transaction
+    /// (it holds no locks), and `apply` queues for the group-commit lane (`lane.rs`): every queued
+    /// `apply` in its own savepoint of one transaction, committed once, in `key` order (give the
+    /// key that orders the rows the writes lock first). On SQLite both phases run in one transaction of
     /// the writer, whose writes are grouped already.
     pub fn write_prepared<T, E, P, A>(&self, key: String, prepare: P) -> Result<T, E>
     where
@@ -419,38 +419,31 @@ impl Db {
                 Prepared::Apply(apply) => apply(c),
             });
         };
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
-        let answer = move |result: Result<T, E>| -> Reply {
-            Box::new(move |committed: Result<(), String>| {
-                let answer = match committed {
-                    Ok(()) => result,
-                    Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
-                };
-                let _ = tx.send(answer);
-            })
+        // The reads, here and outside any transaction: they hold no locks, so they neither wait
+        // for a batch nor lengthen one.
+        let apply = match self.read(prepare)? {
+            Prepared::Done(answer) => return Ok(answer),
+            Prepared::Apply(apply) => apply,
         };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
         lane.submit(
             key,
-            Box::new(move |conn: Result<&mut PgConnection, StoreError>| -> Next {
-                let conn = match conn {
-                    Ok(conn) => conn,
-                    Err(e) => return Next::Answered(answer(Err(E::from(e)))),
+            Box::new(move |conn: Result<&mut PgConnection, StoreError>| -> Reply {
+                let result = match conn {
+                    Ok(conn) => conn
+                        .transaction::<T, TxError<E>, _>(|c| {
+                            apply(&mut Conn(Inner::Pg(c))).map_err(TxError::App)
+                        })
+                        .map_err(TxError::into_app),
+                    Err(e) => Err(E::from(e)),
                 };
-                let apply = match prepare(&mut Conn(Inner::Pg(conn))) {
-                    Ok(Prepared::Apply(apply)) => apply,
-                    Ok(Prepared::Done(done)) => return Next::Answered(answer(Ok(done))),
-                    Err(e) => return Next::Answered(answer(Err(e))),
-                };
-                Next::Apply(Box::new(move |conn: Result<&mut PgConnection, StoreError>| -> Reply {
-                    answer(match conn {
-                        Ok(conn) => conn
-                            .transaction::<T, TxError<E>, _>(|c| {
-                                apply(&mut Conn(Inner::Pg(c))).map_err(TxError::App)
-                            })
-                            .map_err(TxError::into_app),
-                        Err(e) => Err(E::from(e)),
-                    })
-                }))
+                Box::new(move |committed: Result<(), String>| {
+                    let answer = match committed {
+                        Ok(()) => result,
+                        Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
+                    };
+                    let _ = tx.send(answer);
+                })
             }),
         )?;
         rx.recv().unwrap_or_else(|_| {

@@ -1,10 +1,9 @@
 //! The PostgreSQL group-commit lane: write transactions that contend on a few hot rows (the risk
 //! guard's ledger rows) queue for one thread, which commits them in batches. A transaction comes
-//! in two phases (`Db::write_prepared`): its reads, which run for the whole batch before the
-//! batch's transaction begins, and its writes, each in its own savepoint inside that transaction,
-//! so one that fails rolls back alone; none is answered before the batch has committed (one
-//! answered by its reads alone, a replay or a refusal, has nothing to commit and is answered at
-//! once).
+//! in two phases (`Db::write_prepared`): its reads, which run on the caller's thread on a pooled
+//! connection, outside any transaction (they take no locks), and its writes, which queue here and
+//! run each in its own savepoint inside the batch's transaction, so one that fails rolls back
+//! alone; none is answered before the batch has committed.
 //!
 //! Why: a transaction holds its row locks until its commit has been flushed, so transactions on
 //! one hot row serialise at one flush each, across every replica. In a batch they pay one flush
@@ -32,20 +31,9 @@ use crate::writer::Reply;
 /// Most transactions committed together (a bound on how long a batch holds its locks).
 const MAX_BATCH: usize = 64;
 
-/// The second phase of a queued transaction: its writes, run in a savepoint of the batch's
-/// transaction (or told there is no connection), returning how to answer it after the commit.
-pub(crate) type Apply = Box<dyn FnOnce(Result<&mut PgConnection, StoreError>) -> Reply + Send>;
-
-/// What the first, read-only phase of a queued transaction decided.
-pub(crate) enum Next {
-    /// Answered with nothing to write (a replay, a refusal): answered at once.
-    Answered(Reply),
-    Apply(Apply),
-}
-
-/// Runs the first phase of one transaction on the batch's connection, outside any transaction
-/// (or learns that there is no connection).
-pub(crate) type PgJob = Box<dyn FnOnce(Result<&mut PgConnection, StoreError>) -> Next + Send>;
+/// Runs one queued transaction's writes in a savepoint of the batch's transaction (or learns
+/// that there is no connection) and returns how to answer it after the commit.
+pub(crate) type PgJob = Box<dyn FnOnce(Result<&mut PgConnection, StoreError>) -> Reply + Send>;
 
 struct Queued {
     key: String,
@@ -90,45 +78,19 @@ fn run(pool: &PgPool, queue: &Receiver<Queued>) {
     }
 }
 
-/// Runs `batch`: every job's reads, outside a transaction (they take no locks, so they do not
-/// lengthen the batch's hold on its rows), then every job's writes in one transaction, and
-/// answers each job with its outcome.
-fn commit(pool: &PgPool, batch: Vec<Queued>) {
-    let mut c = match pg_checkout(pool) {
-        Ok(c) => c,
-        Err(e) => {
-            for q in batch {
-                if let Next::Answered(reply) = (q.job)(Err(StoreError::Unavailable(e.to_string()))) {
-                    reply(Err(e.to_string()));
-                }
-            }
-            return;
-        }
-    };
-    let mut applies: Vec<Apply> = Vec::with_capacity(batch.len());
-    let read = catch_unwind(AssertUnwindSafe(|| {
-        for q in batch {
-            match (q.job)(Ok(&mut c.conn)) {
-                Next::Answered(reply) => reply(Ok(())),
-                Next::Apply(apply) => applies.push(apply),
-            }
-        }
-    }));
-    if read.is_err() {
-        tracing::error!("a transaction panicked while reading; discarding its PostgreSQL connection");
-        c.lost.store(true, Ordering::Relaxed);
-        return;
-    }
-    if applies.is_empty() {
-        return;
-    }
-    let mut replies: Vec<Reply> = Vec::with_capacity(applies.len());
+/// Runs `batch` in one transaction and answers every job with its outcome.
+fn commit(pool: &PgPool, mut batch: Vec<Queued>) {
+    let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     let mut attempts = 0;
     let committed = loop {
+        let mut c = match pg_checkout(pool) {
+            Ok(c) => c,
+            Err(e) => break Err(e.to_string()),
+        };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             c.conn.transaction::<(), diesel::result::Error, _>(|tx| {
-                for apply in applies.drain(..) {
-                    replies.push(apply(Ok(tx)));
+                for q in batch.drain(..) {
+                    replies.push((q.job)(Ok(tx)));
                 }
                 Ok(())
             })
@@ -136,14 +98,10 @@ fn commit(pool: &PgPool, batch: Vec<Queued>) {
         c.last_used = Instant::now();
         match outcome {
             Ok(Ok(())) => break Ok(()),
-            // BEGIN failed on a dead connection before any job wrote: another connection may do.
-            Ok(Err(e)) if !applies.is_empty() && c.is_lost() && attempts < pg_attempts(pool) => {
+            // BEGIN failed on a dead connection before any job ran: another connection may do.
+            Ok(Err(e)) if !batch.is_empty() && c.is_lost() && attempts < pg_attempts(pool) => {
                 tracing::debug!(error = %e, "BEGIN failed on a lost connection; retrying the batch");
                 attempts += 1;
-                match pg_checkout(pool) {
-                    Ok(fresh) => c = fresh,
-                    Err(e) => break Err(e.to_string()),
-                }
             }
             Ok(Err(e)) => break Err(format!("commit failed: {e}")),
             Err(_) => {
@@ -155,10 +113,11 @@ fn commit(pool: &PgPool, batch: Vec<Queued>) {
             }
         }
     };
-    // Jobs whose writes never ran (no connection would begin a transaction) changed nothing.
-    for apply in applies.drain(..) {
-        replies
-            .push(apply(Err(StoreError::Unavailable("no connection would begin a transaction".to_owned()))));
+    // Jobs that never ran (no connection would begin a transaction) changed nothing.
+    for q in batch.drain(..) {
+        replies.push((q.job)(Err(StoreError::Unavailable(
+            "no connection would begin a transaction".to_owned(),
+        ))));
     }
     for reply in replies {
         reply(committed.clone());
