@@ -175,3 +175,39 @@ async fn a_trace_that_lost_what_its_marker_vouched_for_fails() {
         "no marker: the whole chain, which holds"
     );
 }
+
+/// A forgery the snapshot's stored revision does not show (on SQLite, a write that leaves
+/// `schema_version` as it was, as an edit of the file does) is judged against the content that
+/// verified before, until a run start reads the altered text back and the next step re-hashes it.
+#[tokio::test]
+async fn a_run_start_catches_a_snapshot_forgery_its_revision_hides() {
+    let app = TestApp::spawn().await;
+    app.create_policy(json!({"name": "t", "rule_type": "token_limit", "threshold": 100})).await;
+    let run = app.start_run("agent-r").await;
+    let run_id = run["run"]["run_id"].as_str().unwrap();
+    assert_eq!(
+        app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 10})).await["decision"],
+        "ALLOW"
+    );
+    let url = app.db_url();
+    let sqlite = !url.starts_with("postgres");
+    let version = sqlite.then(|| raw_count(url, "SELECT schema_version AS n FROM pragma_schema_version"));
+    forge(
+        url,
+        "policy_snapshots",
+        "UPDATE policy_snapshots SET thresholds_json = replace(thresholds_json, '100', '999999')",
+    );
+    if let Some(version) = version {
+        raw_execute(url, &format!("PRAGMA schema_version = {version}")).unwrap();
+        // The revision this process verified: no re-hash, the verified content judges.
+        assert_eq!(
+            app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 10})).await["decision"],
+            "ALLOW"
+        );
+    }
+    // A run under the same policies freezes the same hash and reads the altered text back.
+    app.start_run("agent-r2").await;
+    let res = app.step_ok(run_id, json!({"step_type": "llm_call", "tokens": 10})).await;
+    assert_eq!(res["decision"], "BLOCK");
+    assert_eq!(res["run"]["termination_reason"], "snapshot_integrity");
+}

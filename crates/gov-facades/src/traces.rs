@@ -128,7 +128,7 @@ impl Gov {
         })?;
         let TraceDetail { trace, run, integrity } = detail;
         let mut notes = Vec::new();
-        let compiled = match self.snapshots.verified(&run, &snapshot) {
+        let compiled = match self.snapshots.verified(&run, &snapshot, None) {
             Ok(compiled) => Some(compiled),
             Err(IntegrityFailure(reason)) => {
                 notes.push(reason);
