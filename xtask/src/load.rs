@@ -22,7 +22,8 @@
 //!   every event is recorded and then evaluated over its 250 newest events (steady 90% success: it
 //!   never trips). [The hello-world.]
 //! - `trace`: `GET /api/v1/traces/{trace_id}` (the trace, its run and its chain verified) of a run
-//!   of 5,000 steps, p50 and p99. [The same of a run of 2 steps.]
+//!   of 5,000 steps, p50 and p99. [The same of a run of 2 steps, and of the 5,000 with
+//!   `?verify=full`.]
 //! - `export`: a streamed CSV log export of `--requests` audit rows, then of twice as many
 //!   (`export_load.rs`): rows/s and the server's resident memory at both sizes. [None.]
 
@@ -50,6 +51,8 @@ pub struct Options {
     pub rounds: usize,
     /// gov processes on the one database (`risk` on PostgreSQL only).
     pub replicas: usize,
+    /// Policies created before the scenario, all applying to every run (so in its snapshot).
+    pub policies: usize,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             release: true,
             rounds: 3,
             replicas: 1,
+            policies: 12,
         }
     }
 }
@@ -110,7 +114,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         servers.push(server::start(root, &server_options(options, Some(servers[0].key.clone())))?);
     }
     let gov = Target { addrs: servers.iter().map(|s| s.addr.clone()).collect(), key: servers[0].key.clone() };
-    setup(&gov, kind)?;
+    setup(&gov, kind, options.policies)?;
     let backend = if postgres {
         format!(
             "postgres{}",
@@ -263,15 +267,15 @@ enum Kind {
     Hello,
 }
 
-/// A dozen policies that all apply and never breach (a realistic snapshot), and what a scenario
-/// needs besides.
-fn setup(gov: &Target, kind: Kind) -> Result<()> {
+/// `policies` policies (a dozen by default) that all apply and never breach (a realistic
+/// snapshot), and what a scenario needs besides.
+fn setup(gov: &Target, kind: Kind, policies: usize) -> Result<()> {
     let mut setup = gov.client(0)?;
     for (i, (rule, threshold)) in
         [("token_limit", 1e11), ("cost_limit", 1e11), ("step_limit", 1e11), ("burn_rate", 1e11)]
             .iter()
             .cycle()
-            .take(12)
+            .take(policies)
             .enumerate()
     {
         let body = serde_json::json!({"name": format!("load {i}"), "rule_type": rule, "threshold": threshold, "priority": i});
@@ -490,7 +494,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// `trace`: writes a run of 2 steps and one of 5,000, then alternates timing GETs of the long
-/// trace and of the short one (`--requests / 100` sequential GETs each, at least 10).
+/// trace with GETs of the short one and of the long one with `?verify=full` (the whole chain
+/// re-walked), `--requests / 100` sequential GETs each, at least 10.
 fn trace(gov: &Target, options: &Options, title: &str) -> Result<()> {
     let mut client = gov.client(0)?;
     let key = gov.key();
@@ -509,8 +514,9 @@ fn trace(gov: &Target, options: &Options, title: &str) -> Result<()> {
     let long = write("trace-long", 5_000)?;
     eprintln!("trace: wrote 5,002 steps in {:.1}s", started.elapsed().as_secs_f64());
     let n = (options.requests / 100).max(10);
-    // One client each, as the two closures run in turn.
-    let (mut long_client, mut short_client) = (gov.client(0)?, gov.client(1)?);
+    // One client each series, as the closures run in turn.
+    let (mut long_client, mut short_client, mut full_client) =
+        (gov.client(0)?, gov.client(1)?, gov.client(2)?);
     let p99s = RefCell::new((Vec::new(), Vec::new()));
     alternate(
         title,
@@ -523,7 +529,8 @@ fn trace(gov: &Target, options: &Options, title: &str) -> Result<()> {
         |_| {
             let (f, p99) = time_trace(&mut short_client, key, &short, 2, n)?;
             p99s.borrow_mut().1.push(p99);
-            Ok(vec![f])
+            let (full, _) = time_trace(&mut full_client, key, &format!("{long}?verify=full"), 5_000, n)?;
+            Ok(vec![f, full])
         },
     )?;
     let (mut long, mut short) = p99s.into_inner();
@@ -545,6 +552,7 @@ fn time_trace(
     n: usize,
 ) -> Result<(Figure, f64)> {
     let path = format!("/api/v1/traces/{trace_id}");
+    let full = trace_id.ends_with("?verify=full");
     let mut ms = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
@@ -559,7 +567,11 @@ fn time_trace(
     ms.sort_by(f64::total_cmp);
     let (p50, p99) = (percentile(&ms, 50.0), percentile(&ms, 99.0));
     let figure = Figure {
-        name: format!("{}trace of {steps} steps", if steps == 2 { "" } else { "gov " }),
+        name: match (steps, full) {
+            (2, _) => "trace of 2 steps".to_owned(),
+            (_, true) => format!("trace of {steps} steps, ?verify=full"),
+            _ => format!("gov trace of {steps} steps"),
+        },
         value: p50,
         unit: "ms p50",
         detail: format!("{n} GETs, p50 {p50:.2} ms, p99 {p99:.2} ms"),

@@ -39,15 +39,18 @@ commands:
                   skipped when the tools are missing, unless --require (or CI=true)
   load [--scenario steps|check|read|risk|kpi|trace|export] [--debug] [--clients N] [--requests N]
        [--database-url URL] [--sqlite-synchronous full|normal] [--rounds N] [--replicas N]
+       [--policies N]
                   build a release gov, start it on a fresh database (SQLite, or a database
                   gov_load_<pid> created on the PostgreSQL server of URL and dropped after)
                   and drive a hot path with N concurrent clients, alternating --rounds times
                   (default 3) with a baseline measured in the same run: steps vs pgbench's
                   step transaction (PostgreSQL) or a raw SQLite loop (1 and 32 rows per
                   commit); check, read, risk, kpi vs an actix-web hello-world; trace: the
-                  trace of 5,000 steps vs that of 2. Prints each round, then the medians and
-                  the ratio gov / baseline. --replicas 2: risk on two gov processes sharing
-                  the PostgreSQL database; risk then checks today's ledger and a bounded cap
+                  trace of 5,000 steps vs that of 2 and vs the 5,000 with ?verify=full.
+                  Prints each round, then the medians and the ratio gov / baseline.
+                  --policies N: N policies in every run's snapshot (default 12).
+                  --replicas 2: risk on two gov processes sharing the PostgreSQL
+                  database; risk then checks today's ledger and a bounded cap
   generate [--database-url URL] [--runs N] [--steps-per-run N] [--incidents N] [--days N]
            [--seed N] [--tenant NAME] [--batch-runs N]
                   migrate the database and bulk-write a realistic tenant (valid hash chains;
@@ -126,6 +129,7 @@ fn run(args: &[&str]) -> Result<()> {
                     "--debug" => options.release = false,
                     "--rounds" => options.rounds = value()?.parse().context("--rounds")?,
                     "--replicas" => options.replicas = value()?.parse().context("--replicas")?,
+                    "--policies" => options.policies = value()?.parse().context("--policies")?,
                     other => bail!("unknown flag for `load`: {other}\n\n{USAGE}"),
                 }
             }

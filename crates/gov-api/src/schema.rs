@@ -117,6 +117,8 @@ schema_types! {
     PatternKind => one_of(gov_facades::PatternKind::ALL.iter().map(|k| k.as_str()));
     /// `asc` or `desc`.
     Direction => one_of(["asc", "desc"]);
+    /// How much of a trace's hash chain a read re-walks.
+    ChainDepth => one_of(gov_facades::ChainDepth::ALL.iter().map(|d| d.as_str()));
     /// An opaque page cursor: the `pagination.next_cursor` of a previous page.
     Cursor => ObjectBuilder::new()
         .schema_type(Type::String)

@@ -679,7 +679,7 @@ impl Gov {
         }
         let compiled = self
             .snapshots
-            .verified(&started.run, &started.snapshot)
+            .verified(&started.run, &started.snapshot, None)
             .map_err(|failure| Error::Internal(failure.0))?;
         let token_limit = compiled
             .checks()

@@ -53,7 +53,7 @@ pub use exports::{EvidenceView, Exported, MAX_REASON_CHARS, NewExport, VIEW_EXPO
 pub use generate::{GenerateOptions, Generated};
 pub use golive::{LeverChange, STALENESS as GO_LIVE_STALENESS};
 pub use gov::{Caller, CreatedTenant, Gov};
-pub use gov_evidence::chain::{ChainIntegrity, verify as verify_chain};
+pub use gov_evidence::chain::{ChainIntegrity, Depth as ChainDepth, verify as verify_chain};
 pub use gov_incident::Transition;
 pub use gov_incident::patterns::{Pattern, PatternConfig, PatternKind};
 pub use gov_insight::analytics::{Bucket, RunTally, Window as AnalyticsWindow};

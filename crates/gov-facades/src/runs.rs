@@ -114,18 +114,27 @@ impl Gov {
                 human_actor_id: human.clone(),
             };
             let content = gov_policy::build_snapshot(&applicable, &controls, &attributes);
-            let snapshot = snapshots::insert_or_get(
-                c,
-                &PolicySnapshot {
-                    snapshot_id: SnapshotId::new(),
-                    tenant_id: caller.tenant_id,
-                    policies_json: content.policies_json,
-                    thresholds_json: content.thresholds_json,
-                    content_hash: content.content_hash,
-                    policy_count: content.policy_count,
-                    created_at: now,
-                },
-            )?;
+            let frozen = PolicySnapshot {
+                snapshot_id: SnapshotId::new(),
+                tenant_id: caller.tenant_id,
+                policies_json: content.policies_json,
+                thresholds_json: content.thresholds_json,
+                content_hash: content.content_hash,
+                policy_count: content.policy_count,
+                created_at: now,
+            };
+            let snapshot = snapshots::insert_or_get(c, &frozen)?;
+            if (&snapshot.policies_json, &snapshot.thresholds_json)
+                != (&frozen.policies_json, &frozen.thresholds_json)
+            {
+                // The stored snapshot of this hash holds other text: it was altered in place, in
+                // a way its revision may not show (a file edit). Its next step here fails closed.
+                tracing::error!(
+                    snapshot_id = %snapshot.snapshot_id,
+                    "a stored policy snapshot differs from the content of its hash"
+                );
+                gov.snapshots.forget(snapshot.snapshot_id);
+            }
             let trace_id = TraceId::new();
             let run = Run {
                 run_id: RunId::new(),
@@ -297,7 +306,7 @@ impl Gov {
                 .ok_or_else(|| Error::invalid("policy_id", "name the policy to override"))?;
             let snapshot = snapshots::get(c, caller.tenant_id, run.policy_snapshot_id)?;
             let governing = cache
-                .verified(&run, &snapshot)
+                .verified(&run, &snapshot, None)
                 .map_err(|failure| Error::SnapshotUntrusted { detail: failure.0 })?;
             if !governing.policy_ids().contains(&policy_id) {
                 return Err(Error::invalid("policy_id", "that policy does not govern this run"));

@@ -11,7 +11,7 @@ use gov_store::{Conn, evidence, runs, snapshots};
 use crate::error::OrNotFound;
 use crate::snapshot_cache::IntegrityFailure;
 use crate::{Gov, Result};
-use gov_evidence::chain::{self, ChainIntegrity};
+use gov_evidence::chain::{self, ChainIntegrity, Depth};
 
 /// A trace with its run and the result of re-walking its hash chain.
 #[derive(Debug, Clone)]
@@ -83,8 +83,32 @@ impl Gov {
 
     /// The trace, its run, and whether its chain is intact up to the run's recorded head. For a
     /// live run the count and head come from the run (the trace row is finalised at the end).
-    pub fn get_trace(&self, tenant: TenantId, id: TraceId) -> Result<TraceDetail> {
-        self.db.read(|c| Ok(trace_detail(c, tenant, id)?.0))
+    /// At `Depth::Incremental` only what the trace's verification marker leaves unverified, and
+    /// the newest steps, are re-hashed (`gov_evidence::chain::verify_read`); a verified chain
+    /// then moves the marker to its head.
+    pub fn get_trace(&self, tenant: TenantId, id: TraceId, depth: Depth) -> Result<TraceDetail> {
+        let (detail, marker) = self.db.read(|c| {
+            // The marker first: it was written from a count read before it, and a run's count
+            // only grows, so the run read next reaches at least as far (no false truncation).
+            let marker = traces::verification(c, tenant, id)?;
+            let (trace, run) = trace_and_run(c, tenant, id)?;
+            let integrity =
+                chain::verify_read(id, depth, marker.as_ref(), &run.head_hash, run.step_count, |from| {
+                    match from {
+                        Some(from) => traces::steps_from(c, tenant, id, from),
+                        None => traces::all_steps(c, tenant, id),
+                    }
+                })?;
+            let advanced = chain::advance(marker.as_ref(), &integrity, self.clock.now());
+            Ok::<_, crate::Error>((TraceDetail { trace, run, integrity }, advanced))
+        })?;
+        if let Some(marker) = marker {
+            // An optimisation only: the answer stands if the marker cannot be written.
+            if let Err(e) = self.db.write(move |c| traces::advance_verification(c, tenant, id, &marker)) {
+                tracing::warn!(trace_id = %id, error = %e, "could not move the trace's verification marker");
+            }
+        }
+        Ok(detail)
     }
 
     pub fn trace_steps(&self, tenant: TenantId, id: TraceId, page: PageRequest) -> Result<Page<TraceStep>> {
@@ -104,7 +128,7 @@ impl Gov {
         })?;
         let TraceDetail { trace, run, integrity } = detail;
         let mut notes = Vec::new();
-        let compiled = match self.snapshots.verified(&run, &snapshot) {
+        let compiled = match self.snapshots.verified(&run, &snapshot, None) {
             Ok(compiled) => Some(compiled),
             Err(IntegrityFailure(reason)) => {
                 notes.push(reason);
@@ -196,13 +220,20 @@ impl Gov {
     }
 }
 
-/// A trace with its run, integrity and steps, on one connection.
-fn trace_detail(c: &mut Conn<'_>, tenant: TenantId, id: TraceId) -> Result<(TraceDetail, Vec<TraceStep>)> {
+/// The trace with its run's count and head (the trace row is finalised only at the end).
+fn trace_and_run(c: &mut Conn<'_>, tenant: TenantId, id: TraceId) -> Result<(TraceSummary, Run)> {
     let mut trace = traces::get(c, tenant, id).or_not_found("trace")?;
     let run = runs::get(c, tenant, trace.run_id)?;
-    let steps = traces::all_steps(c, tenant, id)?;
     trace.step_count = run.step_count;
     trace.head_hash = run.head_hash.clone();
-    let integrity = chain::verify(id, &steps, &run.head_hash, run.step_count);
+    Ok((trace, run))
+}
+
+/// A trace with its run, every step and the full walk of its chain, on one connection.
+fn trace_detail(c: &mut Conn<'_>, tenant: TenantId, id: TraceId) -> Result<(TraceDetail, Vec<TraceStep>)> {
+    let marker = traces::verification(c, tenant, id)?;
+    let (trace, run) = trace_and_run(c, tenant, id)?;
+    let steps = traces::all_steps(c, tenant, id)?;
+    let integrity = chain::verify_marked(id, &steps, &run.head_hash, run.step_count, marker.as_ref());
     Ok((TraceDetail { trace, run, integrity }, steps))
 }

@@ -54,7 +54,7 @@ pub use regression::{KpiEvent, RegressionAction, RegressionPolicy, RegressionSta
 pub use run::{PolicyViolationType, Run, RunStatus, RunTerminationReason};
 pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use system_log::{LogLevel, LogSource, SystemLog};
-pub use trace::{Outcome, StepLevel, TraceStep, TraceSummary};
+pub use trace::{Outcome, StepLevel, TraceStep, TraceSummary, TraceVerification};
 
 /// A point in time, always UTC.
 pub type Timestamp = time::OffsetDateTime;

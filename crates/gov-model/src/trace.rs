@@ -74,3 +74,13 @@ pub struct TraceStep {
     pub prev_hash: String,
     pub chain_hash: String,
 }
+
+/// How far a trace's chain has been verified (`trace_verifications`): at `verified_at` every step
+/// up to `verified_through_step` was found linked from the genesis, and that step's hash was
+/// `head_hash`. Only ever moves forward; a broken chain never moves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceVerification {
+    pub verified_through_step: i64,
+    pub head_hash: String,
+    pub verified_at: Timestamp,
+}

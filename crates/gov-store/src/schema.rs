@@ -594,6 +594,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trace_verifications (tenant_id, trace_id) {
+        tenant_id -> Text,
+        trace_id -> Text,
+        verified_through_step -> BigInt,
+        head_hash -> Text,
+        verified_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -633,4 +643,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     system_logs,
     postmortems,
     policy_proposals,
+    trace_verifications,
 );

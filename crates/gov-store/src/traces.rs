@@ -4,13 +4,13 @@ use crate::paging::{after_cursor, capped_total, int_cursor, time_cursor};
 use diesel::prelude::*;
 use gov_model::{
     IncidentId, Page, PageRequest, PolicyId, RunId, SortDirection, SortKey, TenantId, Timestamp, Total,
-    TraceId, TraceStep, TraceSummary,
+    TraceId, TraceStep, TraceSummary, TraceVerification,
 };
 
-use crate::convert::to_db;
+use crate::convert::{from_db, to_db};
 use crate::db::dispatch;
 use crate::models::trace::{StepRow, TraceRow};
-use crate::schema::{aos_trace_steps, aos_traces};
+use crate::schema::{aos_trace_steps, aos_traces, trace_verifications};
 use crate::{Conn, StoreError};
 
 /// The inflection point of a trace: where and why the run was stopped.
@@ -194,6 +194,84 @@ pub fn all_steps(
         .select(StepRow::as_select())
         .load(c))?;
     rows.into_iter().map(StepRow::into_model).collect()
+}
+
+/// A trace's steps from index `from` on, in order: the tail a read verifies beyond its marker.
+/// Reads the `(trace_id, step_index)` index from `from`, however long the trace.
+pub fn steps_from(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    trace: TraceId,
+    from: i64,
+) -> Result<Vec<TraceStep>, StoreError> {
+    let (t, i) = (tenant.to_string(), trace.to_string());
+    let rows: Vec<StepRow> = dispatch!(conn, |c| aos_trace_steps::table
+        .filter(aos_trace_steps::trace_id.eq(&i).and(aos_trace_steps::step_index.ge(from)))
+        .filter(aos_trace_steps::tenant_id.eq(&t))
+        .order(aos_trace_steps::step_index.asc())
+        .select(StepRow::as_select())
+        .load(c))?;
+    rows.into_iter().map(StepRow::into_model).collect()
+}
+
+/// How far the trace's chain has been verified, if a read verified it before.
+pub fn verification(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    trace: TraceId,
+) -> Result<Option<TraceVerification>, StoreError> {
+    let (t, i) = (tenant.to_string(), trace.to_string());
+    let row: Option<(i64, String, time::PrimitiveDateTime)> =
+        dispatch!(conn, |c| trace_verifications::table
+            .filter(trace_verifications::tenant_id.eq(&t).and(trace_verifications::trace_id.eq(&i)))
+            .select((
+                trace_verifications::verified_through_step,
+                trace_verifications::head_hash,
+                trace_verifications::verified_at,
+            ))
+            .first(c)
+            .optional())?;
+    Ok(row.map(|(verified_through_step, head_hash, at)| TraceVerification {
+        verified_through_step,
+        head_hash,
+        verified_at: from_db(at),
+    }))
+}
+
+/// Moves the trace's marker to `marker`, only forward: a marker already as far or further (another
+/// reader's, on any replica) stays. True when it moved.
+pub fn advance_verification(
+    conn: &mut Conn<'_>,
+    tenant: TenantId,
+    trace: TraceId,
+    marker: &TraceVerification,
+) -> Result<bool, StoreError> {
+    // `ON CONFLICT ... DO UPDATE ... WHERE` is diesel's `FilterDsl` on the insert, not `QueryDsl`.
+    use diesel::query_dsl::methods::FilterDsl;
+    use diesel::upsert::excluded;
+    let (t, i) = (tenant.to_string(), trace.to_string());
+    let moved = dispatch!(conn, |c| diesel::insert_into(trace_verifications::table)
+        .values((
+            trace_verifications::tenant_id.eq(&t),
+            trace_verifications::trace_id.eq(&i),
+            trace_verifications::verified_through_step.eq(marker.verified_through_step),
+            trace_verifications::head_hash.eq(&marker.head_hash),
+            trace_verifications::verified_at.eq(to_db(marker.verified_at)),
+        ))
+        .on_conflict((trace_verifications::tenant_id, trace_verifications::trace_id))
+        .do_update()
+        .set((
+            trace_verifications::verified_through_step
+                .eq(excluded(trace_verifications::verified_through_step)),
+            trace_verifications::head_hash.eq(excluded(trace_verifications::head_hash)),
+            trace_verifications::verified_at.eq(excluded(trace_verifications::verified_at)),
+        ))
+        .filter(
+            trace_verifications::verified_through_step
+                .lt(excluded(trace_verifications::verified_through_step))
+        )
+        .execute(c))?;
+    Ok(moved > 0)
 }
 
 /// A trace's place in a log export's order: `(started_at, trace_id)`.

@@ -2,7 +2,7 @@
 //! integrity, steps, and replay against the recorded snapshot.
 
 use actix_web::{get, post, web};
-use gov_facades::{InflectionPoint, TraceFilter};
+use gov_facades::{ChainDepth, InflectionPoint, TraceFilter};
 use gov_model::{RunId, TraceId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Authed, Read};
 use crate::blocking::blocking;
 use crate::envelope::{Action, Detail, ListResponse, filters};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{PageQuery, direction, parse_field};
 use crate::state::AppState;
 use crate::wire::run::RunOut;
@@ -34,6 +34,26 @@ pub struct TraceQuery {
     /// asc or desc (default) by started_at.
     #[param(value_type = Option<crate::schema::Direction>, inline)]
     pub direction: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShowTraceQuery {
+    /// `incremental` (default): re-hash the steps after the trace's verified-through marker,
+    /// the marker's own step and the newest 50 steps, each linked to the one before; any doubt
+    /// re-walks the whole chain. `full`: re-walk the whole chain from its genesis.
+    #[param(value_type = Option<crate::schema::ChainDepth>, inline)]
+    pub verify: Option<String>,
+}
+
+impl ShowTraceQuery {
+    fn depth(&self) -> Result<ChainDepth, ApiError> {
+        match self.verify.as_deref() {
+            None => Ok(ChainDepth::default()),
+            Some(v) => ChainDepth::parse(v)
+                .ok_or_else(|| ApiError::validation("verify", format!("{v:?} is not incremental or full"))),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -147,17 +167,20 @@ pub async fn llm_runs(
     list_traces(auth, state, q.into_inner()).await
 }
 
-/// A trace, its run, and its chain integrity.
-#[utoipa::path(operation_id = "show_trace", tag = "traces", params(("trace_id" = String, Path)), security(("bearer" = [])),
+/// A trace, its run, and its chain integrity: verified incrementally from the trace's
+/// verified-through marker, or whole with `?verify=full`.
+#[utoipa::path(operation_id = "show_trace", tag = "traces", params(("trace_id" = String, Path), ShowTraceQuery), security(("bearer" = [])),
     responses((status = 200, body = Detail<TraceDetailOut>), (status = 404, body = ErrorBody)))]
 #[get("/traces/{trace_id}")]
 pub async fn show(
     auth: Authed<Read>,
     state: web::Data<AppState>,
     path: web::Path<TraceId>,
+    q: web::Query<ShowTraceQuery>,
 ) -> ApiResult<web::Json<Detail<TraceDetailOut>>> {
+    let depth = q.depth()?;
     let (gov, tenant, id) = (state.gov.clone(), auth.caller.tenant_id, path.into_inner());
-    let d = blocking(move || gov.get_trace(tenant, id)).await?;
+    let d = blocking(move || gov.get_trace(tenant, id, depth)).await?;
     Ok(web::Json(Detail {
         entity: TraceDetailOut { trace: d.trace.into(), run: d.run.into(), integrity: d.integrity.into() },
         actions: vec![Action::new("replay", "Replay", true)],

@@ -1,7 +1,8 @@
 //! The second stage of the step path: what the judge needs about the run, read in the step's
 //! transaction. In the order the judge checks it: the kill switch, a kill of the run's agent,
-//! the run's snapshot (verified), then the tenant's enforcement mode, the rate windows and the
-//! run's overrides. A gate that stops the step ends the reading.
+//! the run's snapshot (verified; its text is re-read and re-hashed only at a stored revision not
+//! verified before), then the tenant's enforcement mode, the rate windows and the run's
+//! overrides. A gate that stops the step ends the reading.
 //!
 //! Reading writes one thing: when recording, the step is counted in its rate windows, because a
 //! rate limit counts attempts (refused ones too) and the count must be the database's own, exact
@@ -77,8 +78,7 @@ impl Gov {
         if let Some(kill) = runs::agent_kill(c, run.tenant_id, &run.agent_id)? {
             return Ok(Reading::AgentKilled(kill));
         }
-        let stored = snapshots::get(c, run.tenant_id, run.policy_snapshot_id)?;
-        let snapshot = match self.snapshots.verified(run, &stored) {
+        let snapshot = match self.snapshot_of(c, run)? {
             Ok(snapshot) => snapshot,
             Err(IntegrityFailure(reason)) => {
                 tracing::error!(run_id = %run.run_id, %reason, "policy snapshot failed verification");
@@ -93,6 +93,21 @@ impl Gov {
             Vec::new()
         };
         Ok(Reading::Open { snapshot, enforcement, rates, overrides })
+    }
+
+    /// The run's snapshot, verified: from the cache when its stored revision verified before,
+    /// else read whole and re-hashed.
+    fn snapshot_of(
+        &self,
+        c: &mut Conn<'_>,
+        run: &Run,
+    ) -> Result<std::result::Result<Arc<CompiledSnapshot>, IntegrityFailure>> {
+        let stamp = snapshots::stamp(c, run.tenant_id, run.policy_snapshot_id)?;
+        if let Some(known) = self.snapshots.known(run, &stamp) {
+            return Ok(Ok(known));
+        }
+        let (stored, revision) = snapshots::get_revised(c, run.tenant_id, run.policy_snapshot_id)?;
+        Ok(self.snapshots.verified(run, &stored, Some(revision)))
     }
 }
 
