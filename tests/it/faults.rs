@@ -128,3 +128,76 @@ async fn an_unreachable_database_is_503_changes_nothing_and_is_served_again_with
     proxy.restore();
     recovers_within(&app, Duration::from_secs(5), 100).await;
 }
+
+/// Risk decisions through the group-commit lane while backends are terminated: every answer is
+/// a decision or 503 `unavailable`, a retry of an id answered 503 gets a decision, and at the
+/// end every id has exactly one decision and the ledger moved once per grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn risk_decisions_under_terminated_backends_move_money_once() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let replica = app.replica();
+    let bases = [app.base.clone(), replica.base.clone()];
+    let reserve = |i: usize| {
+        let body = json!({"engine": "WHOLESALE", "amount": 1, "actor": "deal_engine", "reason": "booking", "correlation_id": format!("f{i}")});
+        app.client
+            .post(format!("{}/api/governance/risk/check-and-reserve", bases[i % 2]))
+            .bearer_auth(&app.admin_key)
+            .json(&body)
+    };
+    let url = app.db_url().to_owned();
+    let killer = tokio::task::spawn_blocking(move || {
+        let mut killed = 0;
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(60));
+            killed += raw_count(
+                &url,
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            );
+        }
+        killed
+    });
+    let mut retried = 0;
+    let mut pending: Vec<usize> = (0..200).collect();
+    let start = Instant::now();
+    while !pending.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "{} ids never got a decision", pending.len());
+        let answers = futures_join(pending.iter().map(|&i| {
+            let request = reserve(i);
+            async move {
+                let res = request.send().await.expect("an HTTP answer");
+                (i, res.status(), res.text().await.unwrap_or_default())
+            }
+        }))
+        .await;
+        pending.clear();
+        for (i, status, body) in answers {
+            let body: Value = serde_json::from_str(&body).expect("JSON");
+            match status {
+                StatusCode::OK => assert_eq!(body["ok"], true, "f{i}: {body}"),
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    assert_eq!(body["error"]["code"], "unavailable", "f{i}: {body}");
+                    pending.push(i);
+                    retried += 1;
+                }
+                other => panic!("f{i}: {other} {body}"),
+            }
+        }
+    }
+    let killed = killer.await.unwrap();
+    assert!(killed > 0, "no backend was terminated");
+    eprintln!("{killed} backends terminated, {retried} answers were 503 and retried");
+    let count = |sql: &str| raw_count(app.db_url(), sql);
+    assert_eq!(count("SELECT count(*) AS n FROM risk_event WHERE action IN ('RESERVE', 'DENY')"), 200);
+    assert_eq!(count("SELECT count(DISTINCT correlation_id) AS n FROM risk_event"), 200);
+    for engine in ["WHOLESALE", "GLOBAL"] {
+        let sql = format!(
+            "SELECT count(*) AS n FROM risk_ledger_day WHERE engine = '{engine}' \
+             AND exposure_used = 200 AND open_risk_reserved = 200 AND actions_count = 200"
+        );
+        assert_eq!(count(&sql), 1, "{engine}'s ledger moved once per grant");
+    }
+}
