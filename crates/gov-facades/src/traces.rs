@@ -94,10 +94,7 @@ impl Gov {
             let (trace, run) = trace_and_run(c, tenant, id)?;
             let integrity =
                 chain::verify_read(id, depth, marker.as_ref(), &run.head_hash, run.step_count, |from| {
-                    match from {
-                        Some(from) => traces::steps_from(c, tenant, id, from),
-                        None => traces::all_steps(c, tenant, id),
-                    }
+                    traces::steps_from(c, tenant, id, from.unwrap_or(i64::MIN))
                 })?;
             let advanced = chain::advance(marker.as_ref(), &integrity, self.clock.now());
             Ok::<_, crate::Error>((TraceDetail { trace, run, integrity }, advanced))

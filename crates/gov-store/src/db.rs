@@ -353,19 +353,9 @@ impl Db {
                             f(&mut Conn(Inner::Sqlite(c))).map_err(TxError::App)
                         })
                         .map_err(TxError::into_app);
-                    Box::new(move |committed: Result<(), String>| {
-                        let answer = match committed {
-                            Ok(()) => result,
-                            Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
-                        };
-                        let _ = tx.send(answer);
-                    })
+                    answer_after_commit(tx, result)
                 }))?;
-                rx.recv().unwrap_or_else(|_| {
-                    Err(E::from(StoreError::Unavailable(
-                        "the write was interrupted and rolled back".to_owned(),
-                    )))
-                })
+                awaited(&rx)
             }
             Pools::Postgres { pool, .. } => {
                 // A connection can die between checkout and BEGIN; then `f` has not run and
@@ -437,18 +427,10 @@ impl Db {
                         .map_err(TxError::into_app),
                     Err(e) => Err(E::from(e)),
                 };
-                Box::new(move |committed: Result<(), String>| {
-                    let answer = match committed {
-                        Ok(()) => result,
-                        Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
-                    };
-                    let _ = tx.send(answer);
-                })
+                answer_after_commit(tx, result)
             }),
         )?;
-        rx.recv().unwrap_or_else(|_| {
-            Err(E::from(StoreError::Unavailable("the write was interrupted and rolled back".to_owned())))
-        })
+        awaited(&rx)
     }
 
     /// Whether the database answers a trivial query.
@@ -470,6 +452,28 @@ impl Db {
             Pools::Postgres { pool, .. } => pg(&mut pg_checkout(pool)?.conn),
         }
     }
+}
+
+/// How a batched transaction (SQLite writer, PostgreSQL lane) is answered: with its own result
+/// once its batch committed, or unavailable when the batch did not.
+fn answer_after_commit<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+    tx: std::sync::mpsc::SyncSender<Result<T, E>>,
+    result: Result<T, E>,
+) -> Reply {
+    Box::new(move |committed: Result<(), String>| {
+        let answer = match committed {
+            Ok(()) => result,
+            Err(msg) => Err(E::from(StoreError::Unavailable(msg))),
+        };
+        let _ = tx.send(answer);
+    })
+}
+
+/// The answer of a batched transaction; a batch that dropped it (a panic) rolled it back.
+fn awaited<T, E: From<StoreError>>(rx: &std::sync::mpsc::Receiver<Result<T, E>>) -> Result<T, E> {
+    rx.recv().unwrap_or_else(|_| {
+        Err(E::from(StoreError::Unavailable("the write was interrupted and rolled back".to_owned())))
+    })
 }
 
 /// How many connections a request may find dead before it gives up: every pooled one, and one.

@@ -26,7 +26,7 @@ use diesel::pg::PgConnection;
 
 use crate::StoreError;
 use crate::db::{PgPool, pg_attempts, pg_checkout};
-use crate::writer::Reply;
+use crate::writer::{Reply, drain};
 
 /// Most transactions committed together (a bound on how long a batch holds its locks).
 const MAX_BATCH: usize = 64;
@@ -65,13 +65,7 @@ impl Lane {
 
 fn run(pool: &PgPool, queue: &Receiver<Queued>) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let mut batch = drain(queue, first, MAX_BATCH);
         // Stable: jobs with one key keep their arrival order.
         batch.sort_by(|a, b| a.key.cmp(&b.key));
         commit(pool, batch);

@@ -187,13 +187,7 @@ pub fn all_steps(
     tenant: TenantId,
     trace: TraceId,
 ) -> Result<Vec<TraceStep>, StoreError> {
-    let (t, i) = (tenant.to_string(), trace.to_string());
-    let rows: Vec<StepRow> = dispatch!(conn, |c| aos_trace_steps::table
-        .filter(aos_trace_steps::tenant_id.eq(&t).and(aos_trace_steps::trace_id.eq(&i)))
-        .order(aos_trace_steps::step_index.asc())
-        .select(StepRow::as_select())
-        .load(c))?;
-    rows.into_iter().map(StepRow::into_model).collect()
+    steps_from(conn, tenant, trace, i64::MIN)
 }
 
 /// A trace's steps from index `from` on, in order: the tail a read verifies beyond its marker.

@@ -45,15 +45,21 @@ impl Writer {
     }
 }
 
+/// `first` and whatever else is queued already, up to `max` in all (a batch: never waits).
+pub(crate) fn drain<T>(queue: &Receiver<T>, first: T, max: usize) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
 fn run(mut conn: SqliteConnection, queue: Receiver<Job>, open: Open) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let mut batch = drain(&queue, first, MAX_BATCH);
         let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             conn.immediate_transaction::<(), diesel::result::Error, _>(|c| {
